@@ -1,0 +1,3 @@
+module github.com/clientcasa/oauthguard
+
+go 1.26
