@@ -1,0 +1,410 @@
+package middleware
+
+import (
+	"context"
+	"crypto"
+	"errors"
+	"fmt"
+	"math"
+	"slices"
+	"strings"
+	"time"
+
+	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/scopes"
+	"github.com/go-json-experiment/json"
+	"github.com/golang-jwt/jwt/v5"
+)
+
+// Defaults used when the matching Config field is zero.
+const (
+	DefaultLeeway            = 30 * time.Second
+	DefaultMaxTokenBytes     = 8 << 10
+	DefaultOrganizationClaim = "organizationId"
+	// MaxLeeway is the largest accepted Config.Leeway.
+	MaxLeeway = 5 * time.Minute
+)
+
+// KeySet supplies verification keys. *jwks.Source implements it. Key returns
+// an error matching jwks.ErrKeysUnavailable when no keys are held at all (the
+// request then gets 503), jwks.ErrKeyAlgMismatch when the kid exists but the
+// alg does not suit it, and any other error for an unknown key.
+type KeySet interface {
+	Key(ctx context.Context, kid, alg string) (crypto.PublicKey, error)
+}
+
+// Config configures a [Validator]. Issuers, Audiences and Keys are required;
+// every other field's zero value is a documented, strict default.
+type Config struct {
+	// Issuers lists the accepted iss values, compared exactly. Required.
+	Issuers []string
+	// Audiences lists the accepted aud values; a token passes when its aud (a
+	// string or an array) contains at least one of them. Required.
+	Audiences []string
+	// Keys supplies the verification keys, usually a *jwks.Source. Required.
+	Keys KeySet
+
+	// Algorithms restricts the accepted JWS algorithms. Zero: every asymmetric
+	// algorithm (RS256/384/512, PS256/384/512, ES256/384/512, EdDSA, Ed25519).
+	// Symmetric (HS*) and "none" are never accepted.
+	Algorithms []string
+	// Leeway is the clock skew tolerated for exp, nbf and iat, at most
+	// MaxLeeway. Zero: DefaultLeeway (30 s). Use a negative value for none.
+	Leeway time.Duration
+	// MaxTokenBytes caps the token's length; longer tokens are rejected before
+	// any decoding. Zero: DefaultMaxTokenBytes (8 KiB).
+	MaxTokenBytes int
+	// OrganizationClaim names the claim holding the organization id (a
+	// non-empty string). Zero: "organizationId". Matched case-sensitively.
+	OrganizationClaim string
+	// SkipOrganization turns the organization requirement off, for
+	// single-tenant APIs. Zero: a token without organization is rejected.
+	SkipOrganization bool
+	// Permissions also reads an Auth0-style "permissions" array into the
+	// token's scopes. Zero: only "scope" and "scp" are read.
+	Permissions bool
+	// Check, when set, runs after every built-in check on each validation; an
+	// error rejects the token (an *Error is returned as is, any other error as
+	// 401 invalid_token with a generic description).
+	Check func(ctx context.Context, c *Claims) error
+	// Now is the clock. Zero: time.Now.
+	Now func() time.Time
+}
+
+// Validator checks access tokens. It is safe for concurrent use.
+type Validator struct {
+	keys        KeySet
+	issuers     []string
+	audiences   []string
+	methods     map[string]jwt.SigningMethod
+	leeway      time.Duration
+	maxBytes    int
+	orgClaim    string
+	skipOrg     bool
+	permissions bool
+	check       func(context.Context, *Claims) error
+	now         func() time.Time
+}
+
+// asymmetric maps every accepted alg to its golang-jwt verifier. RFC 9864's
+// fully specified "Ed25519" is verified like "EdDSA" (the only curve accepted
+// for EdDSA here is Ed25519).
+var asymmetric = map[string]jwt.SigningMethod{
+	"RS256": jwt.SigningMethodRS256, "RS384": jwt.SigningMethodRS384, "RS512": jwt.SigningMethodRS512,
+	"PS256": jwt.SigningMethodPS256, "PS384": jwt.SigningMethodPS384, "PS512": jwt.SigningMethodPS512,
+	"ES256": jwt.SigningMethodES256, "ES384": jwt.SigningMethodES384, "ES512": jwt.SigningMethodES512,
+	"EdDSA": jwt.SigningMethodEdDSA, "Ed25519": jwt.SigningMethodEdDSA,
+}
+
+// registered claim names that cannot name the organization claim.
+var registered = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "azp",
+	"scope", "scp", "cnf", "permissions"}
+
+// New checks cfg and returns a Validator. It never panics.
+func New(cfg Config) (*Validator, error) {
+	v := &Validator{
+		keys:        cfg.Keys,
+		issuers:     slices.Clone(cfg.Issuers),
+		audiences:   slices.Clone(cfg.Audiences),
+		leeway:      cfg.Leeway,
+		maxBytes:    cfg.MaxTokenBytes,
+		orgClaim:    cfg.OrganizationClaim,
+		skipOrg:     cfg.SkipOrganization,
+		permissions: cfg.Permissions,
+		check:       cfg.Check,
+		now:         cfg.Now,
+	}
+	switch {
+	case len(v.issuers) == 0 || slices.Contains(v.issuers, ""):
+		return nil, errors.New("middleware: Config.Issuers must list at least one non-empty issuer")
+	case len(v.audiences) == 0 || slices.Contains(v.audiences, ""):
+		return nil, errors.New("middleware: Config.Audiences must list at least one non-empty audience")
+	case v.keys == nil:
+		return nil, errors.New("middleware: Config.Keys is required (for example a *jwks.Source)")
+	case v.leeway > MaxLeeway:
+		return nil, fmt.Errorf("middleware: Config.Leeway must not exceed %s", MaxLeeway)
+	case v.maxBytes < 0:
+		return nil, errors.New("middleware: Config.MaxTokenBytes must not be negative")
+	case slices.Contains(registered, v.orgClaim):
+		return nil, fmt.Errorf("middleware: Config.OrganizationClaim %q is a registered claim", v.orgClaim)
+	}
+	if v.leeway == 0 {
+		v.leeway = DefaultLeeway
+	}
+	v.leeway = max(v.leeway, 0)
+	if v.maxBytes == 0 {
+		v.maxBytes = DefaultMaxTokenBytes
+	}
+	if v.orgClaim == "" {
+		v.orgClaim = DefaultOrganizationClaim
+	}
+	if v.now == nil {
+		v.now = time.Now
+	}
+	v.methods = asymmetric
+	if cfg.Algorithms != nil {
+		v.methods = make(map[string]jwt.SigningMethod, len(cfg.Algorithms))
+		for _, alg := range cfg.Algorithms {
+			m, ok := asymmetric[alg]
+			if !ok {
+				return nil, fmt.Errorf("middleware: algorithm %q is not an accepted asymmetric JWS algorithm", alg)
+			}
+			v.methods[alg] = m
+		}
+		if len(v.methods) == 0 {
+			return nil, errors.New("middleware: Config.Algorithms is empty")
+		}
+	}
+	return v, nil
+}
+
+// Validate checks raw, a JWS compact serialization, and returns its claims.
+// It verifies, in order: size, shape, header (alg allowed, typ, no crit, not
+// a JWE), the signature with the key the KeySet binds to kid and alg, then
+// the claims: exp present and not passed, nbf and iat not in the future (with
+// leeway), iss, aud, the organization claim, no cnf (sender-constrained
+// tokens are not bearer tokens), valid scopes, and finally Config.Check.
+// Every error is an *Error.
+func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
+	c, err := v.verify(ctx, raw)
+	if err != nil {
+		return nil, err
+	}
+	if err := v.checkTime(c); err != nil {
+		return nil, err
+	}
+	if v.check != nil {
+		if err := v.check(ctx, c); err != nil {
+			var e *Error
+			if errors.As(err, &e) {
+				return nil, err
+			}
+			r := reject(errRejectedByPolicy)
+			r.cause = err
+			return nil, r
+		}
+	}
+	return c, nil
+}
+
+// verify does everything that depends only on the token, not on the clock.
+func (v *Validator) verify(ctx context.Context, raw string) (*Claims, error) {
+	if len(raw) > v.maxBytes {
+		return nil, reject(errTooLarge)
+	}
+	h1, h2, ok := split(raw)
+	if !ok {
+		return nil, reject(errMalformed)
+	}
+	p := parsers.Get().(*parser)
+	defer parsers.Put(p)
+
+	var h header
+	doc, err := p.decode(raw[:h1])
+	if err != nil || p.header(doc, &h) != nil {
+		return nil, reject(errMalformed)
+	}
+	method, ok := v.methods[h.alg]
+	switch {
+	case h.jwe:
+		return nil, reject(errMalformed)
+	case !ok:
+		return nil, reject(errAlgNotAllowed)
+	case h.crit || h.b64False:
+		return nil, reject(errCrit)
+	case !typeAccepted(h.typ):
+		return nil, reject(errUnsupportedType)
+	}
+	key, err := v.keys.Key(ctx, h.kid, h.alg)
+	if err != nil {
+		switch {
+		case errors.Is(err, jwks.ErrKeysUnavailable):
+			return nil, reject(errKeysUnavailable)
+		case errors.Is(err, jwks.ErrKeyAlgMismatch), errors.Is(err, jwks.ErrUnsupportedAlg):
+			return nil, reject(errKeyAlgMismatch)
+		}
+		return nil, reject(errUnknownKey)
+	}
+	sig, err := p.decode(raw[h2+1:])
+	if err != nil || method.Verify(raw[:h2], sig, key) != nil {
+		return nil, reject(errBadSignature)
+	}
+
+	var pl payload
+	doc, err = p.decode(raw[h1+1 : h2])
+	if err != nil || p.claims(doc, &pl, v.orgClaim, v.permissions) != nil {
+		return nil, reject(errMalformed)
+	}
+	return v.claimsFrom(&pl, &h, raw[h1+1:h2])
+}
+
+// split finds the two dots of a JWS compact serialization and checks that
+// every byte is of the base64url alphabet, so that five-part JWEs, JSON
+// serializations, whitespace, padding and non-ASCII bytes are all rejected
+// before decoding.
+func split(raw string) (int, int, bool) {
+	h1, h2 := -1, -1
+	for i := 0; i < len(raw); i++ {
+		c := raw[i]
+		switch {
+		case 'a' <= c && c <= 'z', 'A' <= c && c <= 'Z', '0' <= c && c <= '9', c == '-', c == '_':
+		case c == '.':
+			if h1 < 0 {
+				h1 = i
+			} else if h2 < 0 {
+				h2 = i
+			} else {
+				return 0, 0, false
+			}
+		default:
+			return 0, 0, false
+		}
+	}
+	// Header, payload and signature must all be non-empty.
+	if h1 <= 0 || h2 <= h1+1 || h2 == len(raw)-1 {
+		return 0, 0, false
+	}
+	return h1, h2, true
+}
+
+// typeAccepted reports whether the header typ is absent, JWT or the RFC 9068
+// access-token type, compared case-insensitively.
+func typeAccepted(typ string) bool {
+	return typ == "" || strings.EqualFold(typ, "JWT") || strings.EqualFold(typ, "at+jwt") ||
+		strings.EqualFold(typ, "application/at+jwt")
+}
+
+func (v *Validator) claimsFrom(pl *payload, h *header, seg string) (*Claims, error) {
+	if !pl.hasExp {
+		return nil, reject(errMissingExp)
+	}
+	if !slices.Contains(v.issuers, pl.iss) {
+		return nil, reject(errWrongIssuer)
+	}
+	if !v.audienceAccepted(pl.aud) {
+		return nil, reject(errWrongAudience)
+	}
+	if !v.skipOrg && pl.org == "" {
+		return nil, reject(errMissingOrg)
+	}
+	if pl.cnf {
+		return nil, reject(errBound)
+	}
+	set, err := scopesOf(pl)
+	if err != nil {
+		return nil, reject(errMalformed)
+	}
+	c := &Claims{
+		Subject:        pl.sub,
+		Issuer:         pl.iss,
+		Audience:       slices.Clone(pl.aud),
+		Expiry:         unixTime(pl.exp),
+		ID:             pl.jti,
+		ClientID:       pl.clientID,
+		OrganizationID: pl.org,
+		Scopes:         set,
+		Algorithm:      h.alg,
+		KeyID:          h.kid,
+		payload:        seg,
+	}
+	if c.ClientID == "" {
+		c.ClientID = pl.azp
+	}
+	if pl.hasNbf {
+		c.NotBefore = unixTime(pl.nbf)
+	}
+	if pl.hasIat {
+		c.IssuedAt = unixTime(pl.iat)
+	}
+	return c, nil
+}
+
+func (v *Validator) audienceAccepted(aud []string) bool {
+	for _, a := range aud {
+		if slices.Contains(v.audiences, a) {
+			return true
+		}
+	}
+	return false
+}
+
+func scopesOf(pl *payload) (scopes.Set, error) {
+	set, err := scopes.Parse(pl.scope)
+	if err != nil {
+		return nil, err
+	}
+	for _, list := range [][]string{pl.scp, pl.permissions} {
+		if len(list) == 0 {
+			continue
+		}
+		// scp may be one space-delimited string or an array of scopes.
+		var more scopes.Set
+		if len(list) == 1 && strings.Contains(list[0], " ") {
+			more, err = scopes.Parse(list[0])
+		} else {
+			more, err = scopes.FromList(list)
+		}
+		if err != nil {
+			return nil, err
+		}
+		set = set.Union(more)
+	}
+	return set, nil
+}
+
+func unixTime(f float64) time.Time {
+	sec, frac := math.Modf(f)
+	return time.Unix(int64(sec), int64(frac*1e9)).UTC()
+}
+
+// checkTime applies the clock: exp must not have passed, nbf and iat must not
+// be in the future, each with the leeway.
+func (v *Validator) checkTime(c *Claims) error {
+	now := v.now()
+	switch {
+	case !now.Before(c.Expiry.Add(v.leeway)):
+		return reject(errExpired)
+	case !c.NotBefore.IsZero() && now.Add(v.leeway).Before(c.NotBefore):
+		return reject(errNotYetValid)
+	case !c.IssuedAt.IsZero() && now.Add(v.leeway).Before(c.IssuedAt):
+		return reject(errIssuedInFuture)
+	}
+	return nil
+}
+
+// Claims is what a valid access token says. Registered claims are typed; the
+// remaining claims are available through Decode and Raw.
+type Claims struct {
+	Subject  string
+	Issuer   string
+	Audience []string
+	// Expiry is exp; IssuedAt and NotBefore are zero when absent.
+	Expiry    time.Time
+	IssuedAt  time.Time
+	NotBefore time.Time
+	// ID is jti.
+	ID string
+	// ClientID is client_id, or azp when client_id is absent.
+	ClientID string
+	// OrganizationID is the organization claim (Config.OrganizationClaim).
+	OrganizationID string
+	// Scopes is the union of scope, scp and (opt-in) permissions.
+	Scopes scopes.Set
+	// Algorithm and KeyID are the JOSE header's alg and kid.
+	Algorithm string
+	KeyID     string
+
+	payload string
+}
+
+// Raw returns the claims set as JSON (the decoded JWT payload).
+func (c *Claims) Raw() []byte {
+	b, _ := b64.DecodeString(c.payload)
+	return b
+}
+
+// Decode unmarshals the whole claims set into v (a pointer to a struct or a
+// map), with exact, case-sensitive member names, for custom claims.
+func (c *Claims) Decode(v any) error {
+	return json.Unmarshal(c.Raw(), v)
+}
