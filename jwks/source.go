@@ -123,8 +123,8 @@ type Source struct {
 	ready  chan struct{}
 
 	mu          sync.Mutex
-	flight      *flight   // the refresh in progress, nil when none
-	lastTrigger time.Time // last unknown-kid refresh
+	flight      *flight       // the refresh in progress, nil when none
+	lastTrigger time.Time     // last unknown-kid refresh
 	next        time.Duration // refresh interval set by the last good fetch
 	jwksURL     string
 	health      Health
