@@ -156,7 +156,9 @@ func parseSet(doc []byte) ([]*Key, []SkippedKey, error) {
 	var set struct {
 		Keys []jsontext.Value `json:"keys"`
 	}
-	if err := json.Unmarshal(doc, &set); err != nil {
+	// Duplicate member names are checked per key below, so that one bad key
+	// cannot fail the whole document.
+	if err := json.Unmarshal(doc, &set, jsontext.AllowDuplicateNames(true)); err != nil {
 		return nil, nil, errors.New("jwks: the document is not a JSON Web Key Set")
 	}
 	var keys []*Key
