@@ -166,6 +166,7 @@ func New(cfg Config) (*Source, error) {
 		if err := s.install(cfg.Static); err != nil {
 			return nil, err
 		}
+		close(s.ready)
 		return s, nil
 	}
 	for _, u := range []string{cfg.JWKSURL, cfg.Issuer} {
@@ -221,9 +222,6 @@ func (s *Source) Close() {
 
 // WaitReady blocks until the first set of keys is held or ctx ends.
 func (s *Source) WaitReady(ctx context.Context) error {
-	if s.keys.Load() != nil {
-		return nil
-	}
 	select {
 	case <-s.ready:
 		return nil
@@ -359,6 +357,8 @@ func (s *Source) refresh() *flight {
 		s.mu.Unlock()
 		if err != nil {
 			s.log.Warn("jwks: refresh failed; keeping the last good keys", "error", err.Error())
+		} else {
+			s.readyOnce.Do(func() { close(s.ready) })
 		}
 		close(f.done)
 	}()
@@ -432,7 +432,6 @@ func (s *Source) install(doc []byte) error {
 	s.health.KeyCount = len(keys)
 	s.health.Skipped = skipped
 	s.mu.Unlock()
-	s.readyOnce.Do(func() { close(s.ready) })
 	return nil
 }
 
