@@ -113,7 +113,9 @@ func TestRenderer(t *testing.T) {
 	}
 	t.Run("keys_unavailable_503_retry_after", func(t *testing.T) {
 		v, err := middleware.New(middleware.Config{Issuers: []string{"https://as.test"}, Audiences: []string{"a"},
-			Keys: keySetFunc(func(context.Context, string, string) (crypto.PublicKey, error) { return nil, middleware.ErrKeysUnavailable })})
+			Keys: keySetFunc(func(context.Context, string, string) (crypto.PublicKey, error) {
+				return nil, middleware.ErrKeysUnavailable
+			})})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -128,7 +130,9 @@ func TestRenderer(t *testing.T) {
 
 type keySetFunc func(ctx context.Context, kid, alg string) (crypto.PublicKey, error)
 
-func (f keySetFunc) Key(ctx context.Context, kid, alg string) (crypto.PublicKey, error) { return f(ctx, kid, alg) }
+func (f keySetFunc) Key(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
+	return f(ctx, kid, alg)
+}
 
 // Duplicate and case-variant claim names must never let through a token that
 // the exact, first value would reject: encoding/json folds case and keeps the
