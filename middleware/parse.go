@@ -7,6 +7,7 @@ import (
 	"io"
 	"math"
 	"sync"
+	"unsafe"
 
 	"github.com/go-json-experiment/json/jsontext"
 )
@@ -20,12 +21,15 @@ var b64 = base64.RawURLEncoding.Strict()
 
 var errSyntax = errors.New("invalid JSON")
 
-// parser holds per-call buffers; pooled.
+// parser holds per-call buffers; pooled. src is a string copy of the JSON
+// document being read, made once, so that string members without escapes are
+// substrings of it instead of one allocation each.
 type parser struct {
 	buf  []byte
 	bb   bytes.Buffer
 	dec  jsontext.Decoder
 	name []byte
+	src  string
 }
 
 var parsers = sync.Pool{New: func() any { return new(parser) }}
@@ -37,7 +41,7 @@ func (p *parser) decode(seg string) ([]byte, error) {
 	if cap(p.buf) < n {
 		p.buf = make([]byte, n)
 	}
-	n, err := b64.Decode(p.buf[:n], []byte(seg))
+	n, err := b64.Decode(p.buf[:n], unsafe.Slice(unsafe.StringData(seg), len(seg))) // read-only view, no copy
 	if err != nil {
 		return nil, err
 	}
@@ -45,6 +49,7 @@ func (p *parser) decode(seg string) ([]byte, error) {
 }
 
 func (p *parser) start(doc []byte) error {
+	p.src = string(doc)
 	p.bb = *bytes.NewBuffer(doc)
 	p.dec.Reset(&p.bb)
 	if tok, err := p.dec.ReadToken(); err != nil || tok.Kind() != '{' {
@@ -86,6 +91,9 @@ func (p *parser) str() (string, error) {
 		return "", errSyntax
 	}
 	if bytes.IndexByte(v, '\\') < 0 {
+		if end := int(p.dec.InputOffset()) - 1; end <= len(p.src) && end-len(v)+2 >= 0 {
+			return p.src[end-len(v)+2 : end], nil
+		}
 		return string(v[1 : len(v)-1]), nil
 	}
 	s, err := jsontext.AppendUnquote(nil, v)

@@ -235,7 +235,7 @@ func (v *Validator) verify(ctx context.Context, raw string) (*Claims, error) {
 	if err != nil || p.claims(doc, &pl, v.orgClaim, v.permissions) != nil {
 		return nil, reject(errMalformed)
 	}
-	return v.claimsFrom(&pl, &h, raw[h1+1:h2])
+	return v.claimsFrom(&pl, &h, p.src)
 }
 
 // split finds the two dots of a JWS compact serialization and checks that
@@ -274,7 +274,7 @@ func typeAccepted(typ string) bool {
 		strings.EqualFold(typ, "application/at+jwt")
 }
 
-func (v *Validator) claimsFrom(pl *payload, h *header, seg string) (*Claims, error) {
+func (v *Validator) claimsFrom(pl *payload, h *header, doc string) (*Claims, error) {
 	if !pl.hasExp {
 		return nil, reject(errMissingExp)
 	}
@@ -297,7 +297,7 @@ func (v *Validator) claimsFrom(pl *payload, h *header, seg string) (*Claims, err
 	c := &Claims{
 		Subject:        pl.sub,
 		Issuer:         pl.iss,
-		Audience:       slices.Clone(pl.aud),
+		Audience:       pl.aud,
 		Expiry:         unixTime(pl.exp),
 		ID:             pl.jti,
 		ClientID:       pl.clientID,
@@ -305,7 +305,7 @@ func (v *Validator) claimsFrom(pl *payload, h *header, seg string) (*Claims, err
 		Scopes:         set,
 		Algorithm:      h.alg,
 		KeyID:          h.kid,
-		payload:        seg,
+		payload:        doc,
 	}
 	if c.ClientID == "" {
 		c.ClientID = pl.azp
@@ -399,8 +399,7 @@ type Claims struct {
 
 // Raw returns the claims set as JSON (the decoded JWT payload).
 func (c *Claims) Raw() []byte {
-	b, _ := b64.DecodeString(c.payload)
-	return b
+	return []byte(c.payload)
 }
 
 // Decode unmarshals the whole claims set into v (a pointer to a struct or a
