@@ -24,7 +24,8 @@ var benchAlgs = []string{"RS256", "ES256", "EdDSA"}
 // benchFixture mints one realistic token per alg and builds a validator over
 // a static key set (no network in the loop).
 type benchFixture struct {
-	v      *middleware.Validator
+	v      *middleware.Validator // without cache
+	cached *middleware.Validator // with the verified-token cache
 	keys   *jwks.Source
 	tokens map[string]string
 }
@@ -44,12 +45,18 @@ func newBenchFixture(b *testing.B) *benchFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	v, err := middleware.New(middleware.Config{Issuers: []string{p.Issuer()}, Audiences: []string{p.Audience()},
-		Keys: src, Now: func() time.Time { return now }})
+	cfg := middleware.Config{Issuers: []string{p.Issuer()}, Audiences: []string{p.Audience()},
+		Keys: src, Now: func() time.Time { return now }, CacheBytes: -1}
+	v, err := middleware.New(cfg)
 	if err != nil {
 		b.Fatal(err)
 	}
-	f := &benchFixture{v: v, keys: src, tokens: map[string]string{}}
+	cfg.CacheBytes = 0
+	cachedV, err := middleware.New(cfg)
+	if err != nil {
+		b.Fatal(err)
+	}
+	f := &benchFixture{v: v, cached: cachedV, keys: src, tokens: map[string]string{}}
 	for _, alg := range benchAlgs {
 		f.tokens[alg], err = p.Mint(authtest.Token{Alg: alg, Claims: map[string]any{
 			"sub":       "user_9f8e7d6c5b4a",
@@ -118,6 +125,14 @@ func BenchmarkValidate(b *testing.B) {
 			b.ReportAllocs()
 			for b.Loop() {
 				if _, err := f.v.Validate(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+		b.Run(alg+"/cache_hit", func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := f.cached.Validate(ctx, tok); err != nil {
 					b.Fatal(err)
 				}
 			}

@@ -67,6 +67,11 @@ type Config struct {
 	// error rejects the token (an *Error is returned as is, any other error as
 	// 401 invalid_token with a generic description).
 	Check func(ctx context.Context, c *Claims) error
+	// CacheBytes bounds the verified-token cache, which lets a repeated token
+	// skip decoding and signature verification while every clock check and
+	// Check still run (see the package documentation). Zero:
+	// DefaultCacheBytes (16 MiB). Negative: no cache.
+	CacheBytes int64
 	// Now is the clock. Zero: time.Now.
 	Now func() time.Time
 }
@@ -84,6 +89,7 @@ type Validator struct {
 	permissions bool
 	check       func(context.Context, *Claims) error
 	now         func() time.Time
+	cache       *tokenCache
 }
 
 // asymmetric maps every accepted alg to its golang-jwt verifier. RFC 9864's
@@ -141,6 +147,16 @@ func New(cfg Config) (*Validator, error) {
 	if v.now == nil {
 		v.now = time.Now
 	}
+	if cfg.CacheBytes >= 0 {
+		size := cfg.CacheBytes
+		if size == 0 {
+			size = DefaultCacheBytes
+		}
+		var err error
+		if v.cache, err = newTokenCache(size, v.now, v.leeway); err != nil {
+			return nil, fmt.Errorf("middleware: token cache: %w", err)
+		}
+	}
 	v.methods = asymmetric
 	if cfg.Algorithms != nil {
 		v.methods = make(map[string]jwt.SigningMethod, len(cfg.Algorithms))
@@ -192,6 +208,17 @@ func (v *Validator) verify(ctx context.Context, raw string) (*Claims, error) {
 	if len(raw) > v.maxBytes {
 		return nil, reject(errTooLarge)
 	}
+	if v.cache != nil {
+		if e, ok := v.cache.GetIfPresent(raw); ok {
+			key, err := v.keys.Key(ctx, e.claims.KeyID, e.claims.Algorithm)
+			if err == nil && sameKey(key, e.key) {
+				c := e.claims
+				return &c, nil
+			}
+			// The key changed or left the set: verify from scratch.
+			v.cache.Invalidate(raw)
+		}
+	}
 	h1, h2, ok := split(raw)
 	if !ok {
 		return nil, reject(errMalformed)
@@ -235,7 +262,16 @@ func (v *Validator) verify(ctx context.Context, raw string) (*Claims, error) {
 	if err != nil || p.claims(doc, &pl, v.orgClaim, v.permissions) != nil {
 		return nil, reject(errMalformed)
 	}
-	return v.claimsFrom(&pl, &h, p.src)
+	c, err := v.claimsFrom(&pl, &h, p.src)
+	if err != nil {
+		return nil, err
+	}
+	// Cached only once the clock accepts it too, so that no expired or
+	// not-yet-valid token takes space.
+	if v.cache != nil && v.checkTime(c) == nil {
+		v.cache.Set(raw, &cached{claims: *c, key: key, weight: weigh(raw, c)})
+	}
+	return c, nil
 }
 
 // split finds the two dots of a JWS compact serialization and checks that
@@ -373,7 +409,8 @@ func (v *Validator) checkTime(c *Claims) error {
 }
 
 // Claims is what a valid access token says. Registered claims are typed; the
-// remaining claims are available through Decode and Raw.
+// remaining claims are available through Decode and Raw. Treat a Claims as
+// read-only: its slices may be shared with the verified-token cache.
 type Claims struct {
 	Subject  string
 	Issuer   string
@@ -406,4 +443,14 @@ func (c *Claims) Raw() []byte {
 // map), with exact, case-sensitive member names, for custom claims.
 func (c *Claims) Decode(v any) error {
 	return json.Unmarshal(c.Raw(), v)
+}
+
+// CacheStats reports the verified-token cache's entry count and weight in
+// bytes, after dropping expired entries. Both are zero without a cache.
+func (v *Validator) CacheStats() (entries int, bytes uint64) {
+	if v.cache == nil {
+		return 0, 0
+	}
+	v.cache.CleanUp()
+	return v.cache.EstimatedSize(), v.cache.WeightedSize()
 }

@@ -1,0 +1,77 @@
+package middleware
+
+import (
+	"crypto"
+	"crypto/ecdsa"
+	"crypto/rsa"
+	"time"
+
+	"github.com/maypok86/otter/v2"
+)
+
+// DefaultCacheBytes bounds the verified-token cache when Config.CacheBytes is zero.
+const DefaultCacheBytes = 16 << 20
+
+// The verified-token cache remembers tokens whose signature and static claims
+// (iss, aud, organization, typ, alg, shape) were verified, keyed by the exact
+// token string. A hit skips decoding and signature verification only: the
+// clock checks (exp, nbf, iat) and Config.Check still run on every request,
+// and the adapters' scope and organization guards are untouched. A hit is
+// honoured only while the key set still returns an equal key for the token's
+// kid and alg, so a key that left the JWKS stops validating its cached tokens.
+// Entries expire at exp plus leeway; the cache is bounded in bytes (its
+// weight counts the token, the claims document and fixed overhead), and
+// rejected tokens are never cached, so junk cannot evict good entries
+// faster than good entries arrive. Built on github.com/maypok86/otter/v2,
+// chosen because it bounds by weight with per-entry expiry.
+type tokenCache = otter.Cache[string, *cached]
+
+type cached struct {
+	claims Claims
+	key    crypto.PublicKey
+	weight uint32
+}
+
+// entryOverhead approximates the bytes of a cache node, an entry and a Claims.
+const entryOverhead = 384
+
+// noTicks is the cache clock: the validator's clock, without the background
+// clean-up goroutine (expired entries are dropped on access and eviction).
+type noTicks struct{ now func() time.Time }
+
+func (c noTicks) NowNano() int64                      { return c.now().UnixNano() }
+func (c noTicks) Tick(time.Duration) <-chan time.Time { return nil }
+
+func newTokenCache(maxBytes int64, now func() time.Time, leeway time.Duration) (*tokenCache, error) {
+	return otter.New(&otter.Options[string, *cached]{
+		MaximumWeight: uint64(maxBytes),
+		Weigher:       func(_ string, e *cached) uint32 { return e.weight },
+		ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[string, *cached]) time.Duration {
+			return e.Value.claims.Expiry.Add(leeway).Sub(now())
+		}),
+		Clock: noTicks{now: now},
+	})
+}
+
+// sameKey reports whether the key set still returns the key a cached token
+// was verified with: the same pointer (the common case, free), else an equal
+// key (standard library public keys all have Equal).
+func sameKey(cur, was crypto.PublicKey) bool {
+	switch w := was.(type) {
+	case *rsa.PublicKey:
+		if c, ok := cur.(*rsa.PublicKey); ok && c == w {
+			return true
+		}
+	case *ecdsa.PublicKey:
+		if c, ok := cur.(*ecdsa.PublicKey); ok && c == w {
+			return true
+		}
+	}
+	eq, ok := was.(interface{ Equal(crypto.PublicKey) bool })
+	return ok && eq.Equal(cur)
+}
+
+func weigh(raw string, c *Claims) uint32 {
+	n := len(raw) + len(c.payload) + entryOverhead + 16*(len(c.Scopes)+len(c.Audience))
+	return uint32(min(n, 1<<31))
+}
