@@ -1,0 +1,151 @@
+package httpauth_test
+
+import (
+	"errors"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	"github.com/clientcasa/oauthguard/adapters/httpauth"
+	"github.com/clientcasa/oauthguard/adapters/internal/adaptertest"
+	"github.com/clientcasa/oauthguard/middleware"
+	"github.com/clientcasa/oauthguard/scopes"
+)
+
+// Router serves adaptertest's routes through httpauth guards on v.
+func Router(t testing.TB, v *middleware.Validator, onError func(*http.Request, error)) http.Handler {
+	t.Helper()
+	g, err := httpauth.New(httpauth.Options{Validator: v, Renderer: adaptertest.Renderer, OnError: onError})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write, err := g.RequireAll("write:invoices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := g.RequireAny("read:clients")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := http.HandlerFunc(adaptertest.Hello)
+	acme := func(*http.Request) string { return "org_acme" }
+	mux := http.NewServeMux()
+	mux.Handle("GET "+adaptertest.Me, g.Authenticate(hello))
+	mux.Handle("GET "+adaptertest.Optional, g.Optional(hello))
+	mux.Handle("POST "+adaptertest.Invoices, g.Authenticate(write(hello)))
+	mux.Handle("GET /orgs/{org}/clients", g.Authenticate(read(g.RequireOrganization(httpauth.PathValue("org"))(hello))))
+	mux.Handle("GET "+adaptertest.UnguardedScope, read(hello))
+	mux.Handle("GET "+adaptertest.UnguardedOrg, g.RequireOrganization(acme)(hello))
+	return mux
+}
+
+func TestGuard(t *testing.T) {
+	f := adaptertest.New(t)
+	up, down := Router(t, f.Validator, nil), Router(t, f.Down, nil)
+	for _, c := range f.Cases(t) {
+		t.Run(c.Name, func(t *testing.T) {
+			h := up
+			if c.Down {
+				h = down
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, c.Request())
+			adaptertest.Check(t, c, rec)
+		})
+	}
+}
+
+func TestOnErrorSeesEveryRejection(t *testing.T) {
+	f := adaptertest.New(t)
+	var got []error
+	h := Router(t, f.Validator, func(r *http.Request, err error) { got = append(got, err) })
+	for _, c := range f.Cases(t) {
+		if c.Down {
+			continue
+		}
+		got = nil
+		h.ServeHTTP(httptest.NewRecorder(), c.Request())
+		var e *middleware.Error
+		switch {
+		case c.Status == http.StatusOK && len(got) != 0:
+			t.Errorf("%s: OnError called for an accepted request: %v", c.Name, got)
+		case c.Status != http.StatusOK && (len(got) != 1 || !errors.As(got[0], &e) || e.Status != c.Status):
+			t.Errorf("%s: OnError got %v, want one *middleware.Error with status %d", c.Name, got, c.Status)
+		}
+	}
+}
+
+func TestNewRequiresValidator(t *testing.T) {
+	if g, err := httpauth.New(httpauth.Options{}); err == nil || g != nil {
+		t.Fatalf("New without Validator = %v, %v; want an error", g, err)
+	}
+}
+
+func TestRequireScopesRejectsInvalidScopeAtSetUp(t *testing.T) {
+	f := adaptertest.New(t)
+	g, err := httpauth.New(httpauth.Options{Validator: f.Validator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for name, req := range map[string]scopes.Requirement{
+		"quote":   scopes.All(`read"clients`),
+		"space":   scopes.Any("read clients"),
+		"empty":   scopes.All(""),
+		"newline": scopes.All("read\n"),
+	} {
+		if mw, err := g.RequireScopes(req); !errors.Is(err, scopes.ErrInvalidScope) || mw != nil {
+			t.Errorf("%s: RequireScopes = %v; want an error wrapping scopes.ErrInvalidScope", name, err)
+		}
+	}
+}
+
+func TestHeaderOrganization(t *testing.T) {
+	f := adaptertest.New(t)
+	g, err := httpauth.New(httpauth.Options{Validator: f.Validator, Renderer: adaptertest.Renderer})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.Authenticate(g.RequireOrganization(httpauth.Header("X-Organization-Id"))(http.HandlerFunc(adaptertest.Hello)))
+	tok := f.Mint(t, "EdDSA", nil, nil)
+	for _, c := range []struct {
+		name   string
+		orgs   []string
+		status int
+	}{
+		{"same_org_accepted", []string{"org_acme"}, 200},
+		{"other_org_forbidden", []string{"org_globex"}, 403},
+		{"missing_header_forbidden", nil, 403},
+		{"empty_header_forbidden", []string{""}, 403},
+		// Two values could be read differently by a proxy and the app.
+		{"repeated_header_forbidden", []string{"org_acme", "org_acme"}, 403},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			r := httptest.NewRequest("GET", "/", nil)
+			r.Header.Set("Authorization", "Bearer "+tok)
+			for _, o := range c.orgs {
+				r.Header.Add("X-Organization-Id", o)
+			}
+			rec := httptest.NewRecorder()
+			h.ServeHTTP(rec, r)
+			if rec.Code != c.status {
+				t.Fatalf("status %d, want %d", rec.Code, c.status)
+			}
+		})
+	}
+}
+
+func TestNilOrganizationSourceFailsClosed(t *testing.T) {
+	f := adaptertest.New(t)
+	g, err := httpauth.New(httpauth.Options{Validator: f.Validator})
+	if err != nil {
+		t.Fatal(err)
+	}
+	h := g.Authenticate(g.RequireOrganization(nil)(http.HandlerFunc(adaptertest.Hello)))
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+f.Mint(t, "EdDSA", nil, nil))
+	rec := httptest.NewRecorder()
+	h.ServeHTTP(rec, r)
+	if rec.Code != http.StatusForbidden {
+		t.Fatalf("status %d, want 403", rec.Code)
+	}
+}

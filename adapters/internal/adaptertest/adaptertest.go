@@ -1,0 +1,285 @@
+// Package adaptertest holds the fixture and the table of cases that the
+// net/http and gin adapters' tests share, so both are held to one spec
+// (RFC 6750 §3, RFC 9728 §5.1). It does not import gin.
+package adaptertest
+
+import (
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/middleware"
+)
+
+// Metadata is the resource_metadata URL the fixture's Renderer announces.
+const Metadata = "https://api.example.test/.well-known/oauth-protected-resource"
+
+// Renderer is the Renderer both adapters are built with in the tests.
+var Renderer = middleware.Renderer{Realm: "api", ResourceMetadata: Metadata, RetryAfter: 7 * time.Second}
+
+// Routes every adapter test router serves, each behind the guards named:
+//
+//	GET /me                   Authenticate
+//	GET /optional             Optional
+//	POST /invoices            Authenticate, RequireAll("write:invoices")
+//	GET /orgs/{org}/clients   Authenticate, RequireAll("read:clients"), RequireOrganization(org)
+//	GET /unguarded-scope      RequireAll("read:clients") without Authenticate
+//	GET /unguarded-org        RequireOrganization(org_acme) without Authenticate
+const (
+	Me             = "/me"
+	Optional       = "/optional"
+	Invoices       = "/invoices"
+	AcmeClients    = "/orgs/org_acme/clients"
+	GlobexClients  = "/orgs/org_globex/clients"
+	UnguardedScope = "/unguarded-scope"
+	UnguardedOrg   = "/unguarded-org"
+)
+
+// Fixture is an in-memory authorization server and two validators over it.
+type Fixture struct {
+	// Provider mints the tokens; its keys reach Validator as a static JWKS.
+	Provider *authtest.Provider
+	// Validator accepts Provider's tokens.
+	Validator *middleware.Validator
+	// Down's key source never obtained keys (its JWKS answers 500), so every
+	// token meets 503.
+	Down *middleware.Validator
+}
+
+// New builds a Fixture. The Down validator fetches from a loopback httptest
+// server; nothing else leaves the process.
+func New(t testing.TB) *Fixture {
+	t.Helper()
+	p, err := authtest.NewProvider(authtest.Options{Issuer: "https://auth.example.test", Algs: []string{"EdDSA", "ES256"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	doc, err := p.JWKS()
+	if err != nil {
+		t.Fatal(err)
+	}
+	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
+	static, err := jwks.New(jwks.Config{Static: doc, Logger: quiet})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := middleware.New(middleware.Config{Issuers: []string{p.Issuer()}, Audiences: []string{p.Audience()}, Keys: static})
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	as, err := authtest.Start(authtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(as.Close)
+	as.SetFault(authtest.Fault500)
+	down, err := jwks.New(jwks.Config{JWKSURL: as.JWKSURL(), Logger: quiet,
+		UnknownKIDWait: 10 * time.Millisecond, RetryMin: time.Hour, RetryMax: time.Hour})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(down.Close)
+	dv, err := middleware.New(middleware.Config{Issuers: []string{p.Issuer()}, Audiences: []string{p.Audience()}, Keys: down})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Fixture{Provider: p, Validator: v, Down: dv}
+}
+
+// Mint mints a token with the default claims changed by claims (nil removes
+// a claim) and header.
+func (f *Fixture) Mint(t testing.TB, alg string, claims, header map[string]any) string {
+	t.Helper()
+	s, err := f.Provider.Mint(authtest.Token{Alg: alg, Claims: claims, Header: header})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Hello is the handler behind every guard: it answers 200 with the subject
+// of the claims in the context, or "anonymous".
+func Hello(w http.ResponseWriter, r *http.Request) {
+	body := "anonymous\n"
+	if c, ok := middleware.FromContext(r.Context()); ok {
+		body = "hello " + c.Subject + " of " + c.OrganizationID + "\n"
+	}
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.WriteHeader(http.StatusOK)
+	_, _ = io.WriteString(w, body)
+}
+
+// Case is one request and the answer the spec demands.
+type Case struct {
+	Name   string
+	Method string // zero: GET
+	Path   string
+	// Auth lists the Authorization header values to send (none when empty).
+	Auth []string
+	// Down sends the request to the router built on Fixture.Down.
+	Down bool
+
+	Status int
+	// Code is the body's error member; for a 400, 401 or insufficient_scope
+	// 403 also the challenge's error parameter ("unauthorized": bare challenge).
+	Code string
+	// Scope is the challenge's scope parameter of a 403 insufficient_scope.
+	Scope string
+	// Body is the exact body of a 200.
+	Body string
+}
+
+// Request builds c's request.
+func (c Case) Request() *http.Request {
+	m := c.Method
+	if m == "" {
+		m = http.MethodGet
+	}
+	r := httptest.NewRequest(m, c.Path, nil)
+	for _, a := range c.Auth {
+		r.Header.Add("Authorization", a)
+	}
+	return r
+}
+
+// Cases is the table both adapters must pass. The names are the spec.
+func (f *Fixture) Cases(t testing.TB) []Case {
+	t.Helper()
+	rw := map[string]any{"scope": "read:clients write:invoices"}
+	valid := f.Mint(t, "EdDSA", rw, nil)
+	bearer := func(tok string) []string { return []string{"Bearer " + tok} }
+	// Signed by a key of another provider under a kid this provider publishes.
+	other, err := authtest.NewProvider(authtest.Options{Issuer: f.Provider.Issuer(), Algs: []string{"EdDSA"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	forged, err := other.Mint(authtest.Token{KID: f.Provider.KIDs("EdDSA")[0], Claims: rw})
+	if err != nil {
+		t.Fatal(err)
+	}
+	past := time.Now().Add(-2 * time.Hour)
+	hello := "hello " + authtest.DefaultSubject + " of org_acme\n"
+
+	return []Case{
+		// RFC 6750 §3.1: no credentials, or another scheme, is a bare challenge.
+		{Name: "no_header_bare_challenge", Path: Me, Status: 401, Code: "unauthorized"},
+		{Name: "basic_scheme_bare_challenge", Path: Me, Auth: []string{"Basic eHl6"}, Status: 401, Code: "unauthorized"},
+		// Malformed Bearer credentials (RFC 6750 §2.1 allows exactly one token68).
+		{Name: "bearer_without_token_invalid_request", Path: Me, Auth: []string{"Bearer"}, Status: 400, Code: "invalid_request"},
+		{Name: "bearer_two_tokens_invalid_request", Path: Me, Auth: []string{"Bearer a b"}, Status: 400, Code: "invalid_request"},
+		{Name: "two_authorization_headers_invalid_request", Path: Me, Auth: []string{"Bearer " + valid, "Bearer " + valid}, Status: 400, Code: "invalid_request"},
+		{Name: "non_token68_chars_invalid_request", Path: Me, Auth: []string{`Bearer a"b`}, Status: 400, Code: "invalid_request"},
+		// The scheme is case-insensitive (RFC 7235 §2.1).
+		{Name: "lowercase_scheme_accepted", Path: Me, Auth: []string{"bearer " + valid}, Status: 200, Body: hello},
+		{Name: "valid_token_accepted", Path: Me, Auth: bearer(valid), Status: 200, Body: hello},
+		// Every bad token is 401 invalid_token.
+		{Name: "expired_invalid_token", Path: Me, Auth: bearer(f.Mint(t, "EdDSA", map[string]any{"exp": past.Unix(), "iat": past.Add(-time.Hour).Unix()}, nil)), Status: 401, Code: "invalid_token"},
+		{Name: "bad_signature_invalid_token", Path: Me, Auth: bearer(forged), Status: 401, Code: "invalid_token"},
+		{Name: "wrong_audience_invalid_token", Path: Me, Auth: bearer(f.Mint(t, "EdDSA", map[string]any{"aud": "https://other.example.test"}, nil)), Status: 401, Code: "invalid_token"},
+		{Name: "wrong_issuer_invalid_token", Path: Me, Auth: bearer(f.Mint(t, "EdDSA", map[string]any{"iss": "https://evil.example.test"}, nil)), Status: 401, Code: "invalid_token"},
+		{Name: "unknown_kid_invalid_token", Path: Me, Auth: bearer(f.mintKID(t, "unknown-kid")), Status: 401, Code: "invalid_token"},
+		{Name: "missing_organization_invalid_token", Path: Me, Auth: bearer(f.Mint(t, "EdDSA", map[string]any{"organizationId": nil}, nil)), Status: 401, Code: "invalid_token"},
+		{Name: "garbage_token_invalid_token", Path: Me, Auth: []string{"Bearer not.a.jwt"}, Status: 401, Code: "invalid_token"},
+		// Optional: anonymous only without any Authorization header.
+		{Name: "optional_no_header_anonymous", Path: Optional, Status: 200, Body: "anonymous\n"},
+		{Name: "optional_valid_token_claims", Path: Optional, Auth: bearer(valid), Status: 200, Body: hello},
+		{Name: "optional_bad_token_rejected", Path: Optional, Auth: bearer(forged), Status: 401, Code: "invalid_token"},
+		{Name: "optional_malformed_rejected", Path: Optional, Auth: []string{"Bearer"}, Status: 400, Code: "invalid_request"},
+		{Name: "optional_other_scheme_rejected", Path: Optional, Auth: []string{"Basic eHl6"}, Status: 401, Code: "unauthorized"},
+		// Scopes (RFC 6750 §3.1 insufficient_scope names the scope needed).
+		{Name: "scope_present_accepted", Method: "POST", Path: Invoices, Auth: bearer(valid), Status: 200, Body: hello},
+		{Name: "scope_missing_insufficient_scope", Method: "POST", Path: Invoices, Auth: bearer(f.Mint(t, "ES256", map[string]any{"scope": "read:clients"}, nil)), Status: 403, Code: "insufficient_scope", Scope: "write:invoices"},
+		{Name: "no_scope_claim_insufficient_scope", Method: "POST", Path: Invoices, Auth: bearer(f.Mint(t, "ES256", nil, nil)), Status: 403, Code: "insufficient_scope", Scope: "write:invoices"},
+		{Name: "scope_needs_token_first", Method: "POST", Path: Invoices, Status: 401, Code: "unauthorized"},
+		// Organization, checked after the scope.
+		{Name: "same_organization_accepted", Path: AcmeClients, Auth: bearer(valid), Status: 200, Body: hello},
+		{Name: "other_organization_forbidden", Path: GlobexClients, Auth: bearer(valid), Status: 403, Code: "forbidden"},
+		{Name: "scope_checked_before_organization", Path: GlobexClients, Auth: bearer(f.Mint(t, "EdDSA", nil, nil)), Status: 403, Code: "insufficient_scope", Scope: "read:clients"},
+		// Guards without Authenticate in front fail closed like a missing token.
+		{Name: "scope_guard_without_claims_unauthorized", Path: UnguardedScope, Auth: bearer(valid), Status: 401, Code: "unauthorized"},
+		{Name: "org_guard_without_claims_unauthorized", Path: UnguardedOrg, Auth: bearer(valid), Status: 401, Code: "unauthorized"},
+		// No signing keys ever fetched: 503 with Retry-After, never 401.
+		{Name: "keys_unavailable_503", Path: Me, Auth: bearer(valid), Down: true, Status: 503, Code: "temporarily_unavailable"},
+		{Name: "keys_unavailable_no_token_still_401", Path: Me, Down: true, Status: 401, Code: "unauthorized"},
+	}
+}
+
+// mintKID mints a valid token whose kid the JWKS does not hold.
+func (f *Fixture) mintKID(t testing.TB, kid string) string {
+	t.Helper()
+	s, err := f.Provider.Mint(authtest.Token{Alg: "EdDSA", KID: kid})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return s
+}
+
+// Check asserts that rec is the answer c demands.
+func Check(t testing.TB, c Case, rec *httptest.ResponseRecorder) {
+	t.Helper()
+	h := rec.Header()
+	if rec.Code != c.Status {
+		t.Fatalf("status %d, want %d (body %q)", rec.Code, c.Status, rec.Body)
+	}
+	if c.Status == http.StatusOK {
+		if got := rec.Body.String(); got != c.Body {
+			t.Errorf("body %q, want %q", got, c.Body)
+		}
+		if v := h.Values("WWW-Authenticate"); len(v) != 0 {
+			t.Errorf("WWW-Authenticate %q on a 200", v)
+		}
+		return
+	}
+
+	if ct := h.Get("Content-Type"); ct != "application/json" {
+		t.Errorf("Content-Type %q, want application/json", ct)
+	}
+	var body map[string]any
+	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
+		t.Fatalf("body %q is not JSON: %v", rec.Body, err)
+	}
+	if body["error"] != c.Code {
+		t.Errorf("body error %v, want %q", body["error"], c.Code)
+	}
+	if d, _ := body["error_description"].(string); d == "" {
+		t.Errorf("body %q has no error_description", rec.Body)
+	}
+
+	ch := h.Values("WWW-Authenticate")
+	switch {
+	case c.Code == "unauthorized":
+		want := `Bearer realm="api", resource_metadata="` + Metadata + `"`
+		if len(ch) != 1 || ch[0] != want {
+			t.Errorf("WWW-Authenticate %q, want exactly %q", ch, want)
+		}
+	case c.Status == 400 || c.Status == 401 || c.Code == "insufficient_scope":
+		if len(ch) != 1 || !strings.HasPrefix(ch[0], `Bearer realm="api", error="`+c.Code+`", error_description="`) ||
+			!strings.HasSuffix(ch[0], `, resource_metadata="`+Metadata+`"`) {
+			t.Errorf("WWW-Authenticate %q, want error=%q and resource_metadata", ch, c.Code)
+		}
+		if c.Scope != "" && !strings.Contains(ch[0], `, scope="`+c.Scope+`"`) {
+			t.Errorf("WWW-Authenticate %q lacks scope=%q", ch[0], c.Scope)
+		}
+	default: // 403 forbidden, 503: no challenge (RFC 6750 §3 covers 400, 401 and insufficient_scope).
+		if len(ch) != 0 {
+			t.Errorf("WWW-Authenticate %q on a %d", ch, c.Status)
+		}
+	}
+
+	if got, want := h.Get("Retry-After"), map[bool]string{true: "7"}[c.Status == 503]; got != want {
+		t.Errorf("Retry-After %q, want %q", got, want)
+	}
+	for _, leak := range []string{"jwks", "kid", "key set", "500", "127.0.0.1"} {
+		if strings.Contains(strings.ToLower(rec.Body.String()), leak) {
+			t.Errorf("body %q leaks %q", rec.Body, leak)
+		}
+	}
+}
