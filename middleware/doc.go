@@ -31,4 +31,11 @@
 //
 // Valid claims travel in the request context through [NewContext] and
 // [FromContext].
+//
+// A verified-token cache (on by default, 16 MiB, Config.CacheBytes) lets a
+// repeated token skip decoding and signature verification: the clock checks
+// and Config.Check still run on every request, entries never outlive the
+// token's exp, rejected tokens are never cached, and a cached token stops
+// validating as soon as its key leaves the key set (or its kid names another
+// key).
 package middleware
