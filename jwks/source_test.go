@@ -538,3 +538,19 @@ func TestRedirectToInsecureURLRefused(t *testing.T) {
 		t.Fatalf("redirect to plain http: %v", err)
 	}
 }
+
+func TestLookupHonoursRequestContext(t *testing.T) {
+	as := startAS(t, authtest.Options{Algs: []string{"EdDSA"}})
+	s := newSource(t, jwks.Config{JWKSURL: as.JWKSURL(), UnknownKIDWait: time.Minute, Timeout: time.Minute}, newClock())
+	waitReady(t, s)
+	as.SetFault(authtest.FaultHang)
+	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
+	defer cancel()
+	start := time.Now()
+	if _, err := s.Key(ctx, "unknown", "EdDSA"); !errors.Is(err, jwks.ErrKeyNotFound) {
+		t.Fatalf("err = %v", err)
+	}
+	if d := time.Since(start); d > 2*time.Second {
+		t.Fatalf("lookup ignored its context for %v", d)
+	}
+}
