@@ -12,36 +12,9 @@ import (
 	"github.com/clientcasa/oauthguard/scopes"
 )
 
-// Router serves adaptertest's routes through httpauth guards on v.
-func Router(t testing.TB, v *middleware.Validator, onError func(*http.Request, error)) http.Handler {
-	t.Helper()
-	g, err := httpauth.New(httpauth.Options{Validator: v, Renderer: adaptertest.Renderer, OnError: onError})
-	if err != nil {
-		t.Fatal(err)
-	}
-	write, err := g.RequireAll("write:invoices")
-	if err != nil {
-		t.Fatal(err)
-	}
-	read, err := g.RequireAny("read:clients")
-	if err != nil {
-		t.Fatal(err)
-	}
-	hello := http.HandlerFunc(adaptertest.Hello)
-	acme := func(*http.Request) string { return "org_acme" }
-	mux := http.NewServeMux()
-	mux.Handle("GET "+adaptertest.Me, g.Authenticate(hello))
-	mux.Handle("GET "+adaptertest.Optional, g.Optional(hello))
-	mux.Handle("POST "+adaptertest.Invoices, g.Authenticate(write(hello)))
-	mux.Handle("GET /orgs/{org}/clients", g.Authenticate(read(g.RequireOrganization(httpauth.PathValue("org"))(hello))))
-	mux.Handle("GET "+adaptertest.UnguardedScope, read(hello))
-	mux.Handle("GET "+adaptertest.UnguardedOrg, g.RequireOrganization(acme)(hello))
-	return mux
-}
-
 func TestGuard(t *testing.T) {
 	f := adaptertest.New(t)
-	up, down := Router(t, f.Validator, nil), Router(t, f.Down, nil)
+	up, down := adaptertest.HTTPRouter(t, f.Validator, nil), adaptertest.HTTPRouter(t, f.Down, nil)
 	for _, c := range f.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			h := up
@@ -58,7 +31,7 @@ func TestGuard(t *testing.T) {
 func TestOnErrorSeesEveryRejection(t *testing.T) {
 	f := adaptertest.New(t)
 	var got []error
-	h := Router(t, f.Validator, func(r *http.Request, err error) { got = append(got, err) })
+	h := adaptertest.HTTPRouter(t, f.Validator, func(r *http.Request, err error) { got = append(got, err) })
 	for _, c := range f.Cases(t) {
 		if c.Down {
 			continue

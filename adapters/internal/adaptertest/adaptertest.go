@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clientcasa/oauthguard/adapters/httpauth"
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/middleware"
@@ -115,6 +116,33 @@ func Hello(w http.ResponseWriter, r *http.Request) {
 	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
 	w.WriteHeader(http.StatusOK)
 	_, _ = io.WriteString(w, body)
+}
+
+// HTTPRouter serves the routes through httpauth guards on v.
+func HTTPRouter(t testing.TB, v *middleware.Validator, onError func(*http.Request, error)) http.Handler {
+	t.Helper()
+	g, err := httpauth.New(httpauth.Options{Validator: v, Renderer: Renderer, OnError: onError})
+	if err != nil {
+		t.Fatal(err)
+	}
+	write, err := g.RequireAll("write:invoices")
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := g.RequireAny("read:clients")
+	if err != nil {
+		t.Fatal(err)
+	}
+	hello := http.HandlerFunc(Hello)
+	acme := func(*http.Request) string { return "org_acme" }
+	mux := http.NewServeMux()
+	mux.Handle("GET "+Me, g.Authenticate(hello))
+	mux.Handle("GET "+Optional, g.Optional(hello))
+	mux.Handle("POST "+Invoices, g.Authenticate(write(hello)))
+	mux.Handle("GET /orgs/{org}/clients", g.Authenticate(read(g.RequireOrganization(httpauth.PathValue("org"))(hello))))
+	mux.Handle("GET "+UnguardedScope, read(hello))
+	mux.Handle("GET "+UnguardedOrg, g.RequireOrganization(acme)(hello))
+	return mux
 }
 
 // Case is one request and the answer the spec demands.
