@@ -2,8 +2,8 @@ package ginauth_test
 
 import (
 	"fmt"
-	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/clientcasa/oauthguard/adapters/ginauth"
 	"github.com/clientcasa/oauthguard/authtest"
@@ -12,40 +12,48 @@ import (
 	"github.com/gin-gonic/gin"
 )
 
-func Example() {
-	// An in-memory authorization server; in production jwks.New fetches the
-	// keys from the issuer instead.
-	as, _ := authtest.NewProvider(authtest.Options{Issuer: "https://auth.example.test", Algs: []string{"EdDSA"}})
+func ExampleGuard() {
+	// An in-memory authorization server; in production the key source is
+	// jwks.New(jwks.Config{Issuer: "https://auth.example.com/api/auth"}).
+	as, _ := authtest.NewProvider(authtest.Options{Issuer: "https://auth.example.com/api/auth", Algs: []string{"EdDSA"}})
 	doc, _ := as.JWKS()
 	keys, _ := jwks.New(jwks.Config{Static: doc})
-	v, _ := middleware.New(middleware.Config{
-		Issuers: []string{as.Issuer()}, Audiences: []string{as.Audience()}, Keys: keys})
-
-	guard, err := ginauth.New(ginauth.Options{Validator: v, Renderer: middleware.Renderer{Realm: "api"}})
+	defer keys.Close()
+	v, err := middleware.New(middleware.Config{
+		Issuers: []string{as.Issuer()}, Audiences: []string{"https://api.example.test"}, Keys: keys})
 	if err != nil {
 		panic(err)
 	}
-	read, err := guard.RequireAll("read:clients")
+	renderer := middleware.Renderer{Realm: "api"}
+
+	guard, err := ginauth.New(ginauth.Options{Validator: v, Renderer: renderer})
 	if err != nil {
 		panic(err)
+	}
+	readClients, err := guard.RequireAll("read:clients")
+	if err != nil {
+		panic(err)
+	}
+	listClients := func(c *gin.Context) {
+		claims, _ := ginauth.Claims(c) // or middleware.FromContext(c.Request.Context())
+		c.JSON(200, gin.H{"organizationId": claims.OrganizationID})
 	}
 	gin.SetMode(gin.ReleaseMode)
 	r := gin.New()
-	r.GET("/orgs/:orgId/clients", guard.Authenticate, read, guard.RequireOrganization(ginauth.Param("orgId")),
-		func(c *gin.Context) {
-			claims, _ := ginauth.Claims(c)
-			c.String(http.StatusOK, "clients of %s", claims.OrganizationID)
-		})
+	api := r.Group("/api/v1", guard.Authenticate)
+	api.GET("/clients", readClients, listClients)
+	api.GET("/orgs/:orgId/clients", readClients, guard.RequireOrganization(ginauth.Param("orgId")), listClients)
 
-	tok, _ := as.Mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "organizationId": "org_acme"}})
-	for _, org := range []string{"org_acme", "org_globex"} {
-		req := httptest.NewRequest("GET", "/orgs/"+org+"/clients", nil)
-		req.Header.Set("Authorization", "Bearer "+tok)
+	reader, _ := as.Mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "organizationId": "org_acme"}})
+	for _, path := range []string{"/api/v1/clients", "/api/v1/orgs/org_acme/clients", "/api/v1/orgs/org_globex/clients"} {
+		req := httptest.NewRequest("GET", path, nil)
+		req.Header.Set("Authorization", "Bearer "+reader)
 		w := httptest.NewRecorder()
 		r.ServeHTTP(w, req)
-		fmt.Println(w.Code, w.Body)
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
 	}
 	// Output:
-	// 200 clients of org_acme
+	// 200 {"organizationId":"org_acme"}
+	// 200 {"organizationId":"org_acme"}
 	// 403 {"error":"forbidden","error_description":"the access token is for another organization"}
 }

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 
 	"github.com/clientcasa/oauthguard/adapters/httpauth"
 	"github.com/clientcasa/oauthguard/authtest"
@@ -11,45 +12,63 @@ import (
 	"github.com/clientcasa/oauthguard/middleware"
 )
 
-func Example() {
-	// An in-memory authorization server; in production jwks.New fetches the
-	// keys from the issuer instead.
-	as, _ := authtest.NewProvider(authtest.Options{Issuer: "https://auth.example.test", Algs: []string{"EdDSA"}})
+func ExampleGuard() {
+	// An in-memory authorization server; in production the key source is
+	// jwks.New(jwks.Config{Issuer: "https://auth.example.com/api/auth"}).
+	as, _ := authtest.NewProvider(authtest.Options{Issuer: "https://auth.example.com/api/auth", Algs: []string{"EdDSA"}})
 	doc, _ := as.JWKS()
 	keys, _ := jwks.New(jwks.Config{Static: doc})
-	v, _ := middleware.New(middleware.Config{
-		Issuers: []string{as.Issuer()}, Audiences: []string{as.Audience()}, Keys: keys})
+	defer keys.Close()
 
+	v, err := middleware.New(middleware.Config{
+		Issuers:   []string{"https://auth.example.com/api/auth"},
+		Audiences: []string{"https://api.example.test"},
+		Keys:      keys,
+	})
+	if err != nil {
+		panic(err)
+	}
 	guard, err := httpauth.New(httpauth.Options{Validator: v, Renderer: middleware.Renderer{Realm: "api"}})
 	if err != nil {
 		panic(err)
 	}
-	write, err := guard.RequireAll("write:invoices")
+	readClients, err := guard.RequireAll("read:clients")
 	if err != nil {
 		panic(err)
 	}
+	listClients := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		claims, _ := middleware.FromContext(r.Context())
+		fmt.Fprintf(w, "clients of %s", claims.OrganizationID) // act on this organization only
+	})
 	mux := http.NewServeMux()
-	mux.Handle("POST /invoices", guard.Authenticate(write(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, _ := middleware.FromContext(r.Context())
-		fmt.Fprintf(w, "invoice created for %s", c.OrganizationID)
-	}))))
+	mux.Handle("GET /api/v1/clients", guard.Authenticate(readClients(listClients)))
+	mux.Handle("GET /api/v1/orgs/{orgId}/clients",
+		guard.Authenticate(readClients(guard.RequireOrganization(httpauth.PathValue("orgId"))(listClients))))
 
-	for _, scope := range []string{"write:invoices", "read:clients", ""} {
-		r := httptest.NewRequest("POST", "/invoices", nil)
-		if scope != "" {
-			tok, _ := as.Mint(authtest.Token{Claims: map[string]any{"scope": scope}})
-			r.Header.Set("Authorization", "Bearer "+tok)
+	reader, _ := as.Mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "organizationId": "org_acme"}})
+	noScope, _ := as.Mint(authtest.Token{})
+	for _, req := range []struct{ path, token string }{
+		{"/api/v1/clients", reader},
+		{"/api/v1/orgs/org_globex/clients", reader},
+		{"/api/v1/clients", noScope},
+		{"/api/v1/clients", ""},
+	} {
+		r := httptest.NewRequest("GET", req.path, nil)
+		if req.token != "" {
+			r.Header.Set("Authorization", "Bearer "+req.token)
 		}
 		w := httptest.NewRecorder()
 		mux.ServeHTTP(w, r)
-		if w.Code == http.StatusOK {
-			fmt.Println(w.Code, w.Body)
-		} else {
-			fmt.Println(w.Code, w.Header().Get("WWW-Authenticate"))
+		fmt.Println(w.Code, strings.TrimSpace(w.Body.String()))
+		if c := w.Header().Get("WWW-Authenticate"); c != "" {
+			fmt.Println("   ", c)
 		}
 	}
 	// Output:
-	// 200 invoice created for org_acme
-	// 403 Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="write:invoices"
-	// 401 Bearer realm="api"
+	// 200 clients of org_acme
+	// 403 {"error":"forbidden","error_description":"the access token is for another organization"}
+	// 403 {"error":"insufficient_scope","error_description":"the access token lacks the required scope","scope":"read:clients"}
+	//     Bearer realm="api", error="insufficient_scope", error_description="the access token lacks the required scope", scope="read:clients"
+	// 401 {"error":"unauthorized","error_description":"bearer token required"}
+	//     Bearer realm="api"
 }
