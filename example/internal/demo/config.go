@@ -1,0 +1,102 @@
+package demo
+
+import (
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"net"
+	"net/url"
+	"strings"
+
+	"github.com/clientcasa/oauthguard/authtest"
+)
+
+// Config is the servers' configuration. Each flag can also be set by the
+// environment variable in brackets; a flag wins over the environment.
+type Config struct {
+	// Addr is the listen address [ADDR]. Zero: 127.0.0.1:8080.
+	Addr string
+	// Issuer is the expected iss [ISSUER]; without JWKSURL the JWKS URL is
+	// discovered from its metadata.
+	Issuer string
+	// JWKSURL is the JWKS endpoint [JWKS_URL]; it needs Issuer too.
+	JWKSURL string
+	// Audience is the expected aud and the RFC 9728 resource [AUDIENCE].
+	// Required unless in dev mode, where it defaults to
+	// https://api.example.test.
+	Audience string
+}
+
+// Dev reports whether the server runs its own authorization server: no
+// issuer and no JWKS URL were given.
+func (c Config) Dev() bool { return c.Issuer == "" && c.JWKSURL == "" }
+
+// ParseConfig reads the flags in args over the environment read by getenv.
+// Usage and flag errors go to out. It returns flag.ErrHelp for -h.
+func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	var c Config
+	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs.SetOutput(out)
+	env := func(name, def string) string {
+		if v := getenv(name); v != "" {
+			return v
+		}
+		return def
+	}
+	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen `address` [ADDR]")
+	fs.StringVar(&c.Issuer, "issuer", env("ISSUER", ""), "expected token issuer; its metadata gives the JWKS URL unless -jwks-url is set [ISSUER]\n(no -issuer and no -jwks-url: dev mode, with its own signing key and sample tokens)")
+	fs.StringVar(&c.JWKSURL, "jwks-url", env("JWKS_URL", ""), "JWKS endpoint, skipping discovery; needs -issuer [JWKS_URL]")
+	fs.StringVar(&c.Audience, "audience", env("AUDIENCE", ""), "expected token audience and RFC 9728 resource; required outside dev mode [AUDIENCE]")
+	if err := fs.Parse(args); err != nil {
+		return Config{}, err
+	}
+	if fs.NArg() > 0 {
+		return Config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.Dev() && c.Audience == "" {
+		c.Audience = authtest.DefaultAudience
+	}
+	switch {
+	case c.JWKSURL != "" && c.Issuer == "":
+		return Config{}, errors.New("-jwks-url needs -issuer: the token issuer must be checked")
+	case c.Audience == "":
+		return Config{}, errors.New("-audience is required with -issuer: the token audience must be checked")
+	case strings.ContainsAny(c.Audience, " \t\r\n\""):
+		return Config{}, fmt.Errorf("-audience %q must not contain spaces or quotes", c.Audience)
+	}
+	if c.Issuer != "" {
+		if err := checkURL("issuer", c.Issuer, false); err != nil {
+			return Config{}, err
+		}
+	}
+	if c.JWKSURL != "" {
+		if err := checkURL("jwks-url", c.JWKSURL, true); err != nil {
+			return Config{}, err
+		}
+	}
+	return c, nil
+}
+
+// checkURL demands an absolute https URL, or http for a loopback host, as
+// the key source does; an issuer has no query (RFC 8414 §2).
+func checkURL(flagName, raw string, query bool) error {
+	u, err := url.Parse(raw)
+	switch {
+	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
+		return fmt.Errorf("-%s %q is not an absolute http(s) URL", flagName, raw)
+	case u.User != nil || u.Fragment != "" || (!query && (u.RawQuery != "" || u.ForceQuery)):
+		return fmt.Errorf("-%s %q must not have user info, a fragment or a query", flagName, raw)
+	case u.Scheme == "http" && !loopback(u.Hostname()):
+		return fmt.Errorf("-%s %q: plain http is only allowed for loopback hosts; use https", flagName, raw)
+	}
+	return nil
+}
+
+func loopback(host string) bool {
+	if strings.EqualFold(host, "localhost") {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}

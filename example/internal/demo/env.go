@@ -1,0 +1,180 @@
+package demo
+
+import (
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"strings"
+	"time"
+
+	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/middleware"
+)
+
+// Env is what a router is built from.
+type Env struct {
+	// App is the business logic.
+	App *App
+	// Validator checks the tokens; Renderer writes every authentication
+	// error, its challenges pointing at this server's RFC 9728 metadata.
+	Validator *middleware.Validator
+	Renderer  middleware.Renderer
+	// Metadata serves the RFC 9728 document at
+	// middleware.ProtectedResourceMetadataPath.
+	Metadata http.Handler
+	// Dev, in dev mode only, serves the authorization server's JWKS and
+	// metadata at DevPaths; nil otherwise.
+	Dev http.Handler
+	// Samples, in dev mode only, are requests with sample tokens.
+	Samples []Sample
+	// Issuer and Audience are the iss and aud tokens must carry.
+	Issuer, Audience string
+	// Log is the server's logger.
+	Log *slog.Logger
+
+	keys *jwks.Source
+}
+
+// DevPaths are the paths Env.Dev serves: in dev mode the server is its own
+// issuer (RFC 8414 metadata, OpenID discovery and the JWKS).
+var DevPaths = []string{"/jwks", "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"}
+
+// Sample is a request a dev-mode token makes, and the status it gets.
+type Sample struct {
+	Title                    string
+	Method, URL, Body, Token string
+	Status                   int
+}
+
+// Curl is the sample as a command to paste into a shell.
+func (s Sample) Curl() string {
+	cmd := "curl -i"
+	if s.Method != http.MethodGet {
+		cmd += " -X " + s.Method
+	}
+	cmd += " -H 'Authorization: Bearer " + s.Token + "'"
+	if s.Body != "" {
+		cmd += " -H 'Content-Type: application/json' -d '" + s.Body + "'"
+	}
+	return cmd + " " + s.URL
+}
+
+// NewEnv builds the Env of a server reachable at base (http://host:port).
+// Outside dev mode the keys are fetched from the issuer in the background;
+// in dev mode an ephemeral authorization server with issuer base signs the
+// sample tokens. Close the Env when done.
+func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
+	env := &Env{App: &App{}, Log: log, Issuer: cfg.Issuer, Audience: cfg.Audience,
+		Renderer: middleware.Renderer{Realm: "api", ResourceMetadata: base + middleware.ProtectedResourceMetadataPath}}
+	var err error
+	if cfg.Dev() {
+		env.Issuer = base
+		err = env.dev(base, cfg.Audience)
+	} else {
+		env.keys, err = jwks.New(jwks.Config{Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Logger: log})
+	}
+	if err != nil {
+		return nil, err
+	}
+	env.Validator, err = middleware.New(middleware.Config{
+		Issuers: []string{env.Issuer}, Audiences: []string{cfg.Audience}, Keys: env.keys})
+	if err == nil {
+		env.Metadata, err = middleware.ProtectedResource{
+			Resource:             cfg.Audience,
+			AuthorizationServers: []string{env.Issuer},
+			ScopesSupported:      []string{ScopeReadClients, ScopeWriteInvoices},
+			ResourceName:         "oauthguard example API",
+		}.Handler()
+	}
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
+	return env, nil
+}
+
+// dev sets up dev mode: a fresh authorization server whose keys the
+// validator holds from the start, and sample tokens valid for an hour.
+func (env *Env) dev(base, audience string) error {
+	p, err := authtest.NewProvider(authtest.Options{Issuer: base, Audience: audience, Algs: []string{"EdDSA", "RS256"}})
+	if err != nil {
+		return err
+	}
+	doc, err := p.JWKS()
+	if err != nil {
+		return err
+	}
+	if env.keys, err = jwks.New(jwks.Config{Static: doc, Logger: env.Log}); err != nil {
+		return err
+	}
+	env.Dev = p.Handler()
+
+	past := time.Now().Add(-2 * time.Hour)
+	for _, s := range []struct {
+		Sample
+		alg, sub, org, scope string
+		expired              bool
+	}{
+		{Sample{Title: "org_acme reader (read:clients): list its clients", Method: "GET",
+			URL: base + "/api/v1/clients", Status: 200}, "EdDSA", "user_alice", "org_acme", ScopeReadClients, false},
+		{Sample{Title: "org_acme writer (read:clients write:invoices): create an invoice", Method: "POST",
+			URL: base + "/api/v1/invoices", Body: `{"clientId":"cli_acme_1","amount":1234}`, Status: 201},
+			"RS256", "user_bob", "org_acme", ScopeReadClients + " " + ScopeWriteInvoices, false},
+		{Sample{Title: "org_globex reader (read:clients): list the clients of org_globex", Method: "GET",
+			URL: base + "/api/v1/orgs/org_globex/clients", Status: 200}, "EdDSA", "user_carol", "org_globex", ScopeReadClients, false},
+		{Sample{Title: "expired org_acme token: rejected with 401 invalid_token", Method: "GET",
+			URL: base + "/api/v1/me", Status: 401}, "EdDSA", "user_alice", "org_acme", ScopeReadClients, true},
+	} {
+		claims := map[string]any{"sub": s.sub, "organizationId": s.org, "scope": s.scope, "client_id": "demo-cli"}
+		if s.expired {
+			claims["iat"], claims["exp"] = past.Unix(), past.Add(time.Hour).Unix()
+		}
+		if s.Token, err = p.Mint(authtest.Token{Alg: s.alg, Claims: claims}); err != nil {
+			return err
+		}
+		env.Samples = append(env.Samples, s.Sample)
+	}
+	return nil
+}
+
+// PrintSamples writes the dev-mode samples as curl commands.
+func (env *Env) PrintSamples(w io.Writer) {
+	var b strings.Builder
+	fmt.Fprintf(&b, "\nDev mode: this server is its own authorization server (issuer %s, audience %s),\n", env.Issuer, env.Audience)
+	b.WriteString("with a signing key made at start-up. Sample tokens, valid for 1 h:\n")
+	for _, s := range env.Samples {
+		fmt.Fprintf(&b, "\n# %s (expect %d)\n%s\n", s.Title, s.Status, s.Curl())
+	}
+	b.WriteString("\n")
+	_, _ = io.WriteString(w, b.String())
+}
+
+// Health is GET /healthz: 200 as long as the process serves, with the
+// number of signing keys held.
+func (env *Env) Health() Reply {
+	return Reply{http.StatusOK, map[string]any{"status": "ok", "keys": env.keys.Health().KeyCount}}
+}
+
+// Ready is GET /readyz: 200 once signing keys are held, 503 before.
+func (env *Env) Ready() Reply {
+	h := env.keys.Health()
+	if !h.Ready {
+		return Error(http.StatusServiceUnavailable, "temporarily_unavailable", "the token signing keys are not available yet")
+	}
+	return Reply{http.StatusOK, map[string]any{"status": "ready", "keys": h.KeyCount}}
+}
+
+// LogRejection logs a rejected request; it is the adapters' OnError hook.
+// The error's cause is for the log only; tokens are never logged.
+func (env *Env) LogRejection(r *http.Request, err error) {
+	env.Log.Info("request rejected", "method", r.Method, "path", r.URL.Path, "error", err.Error())
+}
+
+// Close stops refreshing the keys.
+func (env *Env) Close() {
+	if env.keys != nil {
+		env.keys.Close()
+	}
+}

@@ -1,0 +1,146 @@
+package demo
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/signal"
+	"syscall"
+	"time"
+)
+
+// Main runs a server whose router routes builds, and exits: 0 after a
+// graceful shutdown on SIGINT or SIGTERM, 2 on bad configuration, 1 when
+// serving fails. Logs (log/slog) and the dev-mode samples go to stderr, and
+// so does the one ready line "listening on http://host:port", written once
+// the listener is bound.
+func Main(routes func(*Env) (http.Handler, error)) {
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, os.Args[1:], os.Getenv, os.Stderr, routes)
+	stop()
+	os.Exit(code)
+}
+
+func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer,
+	routes func(*Env) (http.Handler, error)) int {
+	log := slog.New(slog.NewTextHandler(stderr, nil))
+	cfg, err := ParseConfig(args, getenv, stderr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return 0
+	case err != nil:
+		fmt.Fprintf(stderr, "configuration error: %v (see -h)\n", err)
+		return 2
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration error: -addr %q: %v\n", cfg.Addr, err)
+		return 2
+	}
+	defer ln.Close()
+	base := "http://" + reachable(ln.Addr())
+	env, err := NewEnv(cfg, base, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration error: %v\n", err)
+		return 2
+	}
+	defer env.Close()
+	h, err := routes(env)
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration error: %v\n", err)
+		return 2
+	}
+	if env.Dev != nil {
+		env.PrintSamples(stderr)
+	}
+
+	srv := &http.Server{
+		Handler:           h,
+		ReadHeaderTimeout: 5 * time.Second,
+		ReadTimeout:       10 * time.Second,
+		WriteTimeout:      20 * time.Second,
+		IdleTimeout:       time.Minute,
+		MaxHeaderBytes:    32 << 10,
+		ErrorLog:          slog.NewLogLogger(log.Handler(), slog.LevelWarn),
+	}
+	served := make(chan error, 1)
+	go func() { served <- srv.Serve(ln) }()
+	// The ready line, plain so that the URL is easy to take from it.
+	fmt.Fprintf(stderr, "listening on %s\n", base)
+
+	select {
+	case err := <-served:
+		log.Error("serving failed", "error", err.Error())
+		return 1
+	case <-ctx.Done():
+	}
+	log.Info("shutting down")
+	shutdown, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := srv.Shutdown(shutdown); err != nil {
+		log.Error("shutdown incomplete", "error", err.Error())
+		return 1
+	}
+	return 0
+}
+
+// reachable is addr as a client dials it: an unspecified IP (0.0.0.0, ::)
+// becomes the loopback address of its family.
+func reachable(addr net.Addr) string {
+	tcp, ok := addr.(*net.TCPAddr)
+	if !ok {
+		return addr.String()
+	}
+	ip := tcp.IP
+	switch {
+	case ip.IsUnspecified() && ip.To4() != nil:
+		ip = net.IPv4(127, 0, 0, 1)
+	case ip.IsUnspecified():
+		ip = net.IPv6loopback
+	}
+	return net.JoinHostPort(ip.String(), fmt.Sprint(tcp.Port))
+}
+
+// JSONErrors makes an http.ServeMux answer its own errors, an unknown path
+// (404) or a method the path does not serve (405, with its Allow header),
+// with the JSON bodies NotFound and MethodNotAllowed instead of text.
+func JSONErrors(mux *http.ServeMux) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if _, pattern := mux.Handler(r); pattern == "" {
+			w = &muxError{ResponseWriter: w}
+		}
+		mux.ServeHTTP(w, r)
+	})
+}
+
+// muxError replaces a 404 or 405 and the text the mux writes after it.
+type muxError struct {
+	http.ResponseWriter
+	replaced bool
+}
+
+func (m *muxError) WriteHeader(code int) {
+	switch code {
+	case http.StatusNotFound:
+		NotFound.Write(m.ResponseWriter)
+	case http.StatusMethodNotAllowed:
+		MethodNotAllowed.Write(m.ResponseWriter)
+	default:
+		m.ResponseWriter.WriteHeader(code)
+		return
+	}
+	m.replaced = true
+}
+
+func (m *muxError) Write(b []byte) (int, error) {
+	if m.replaced {
+		return len(b), nil
+	}
+	return m.ResponseWriter.Write(b)
+}
