@@ -1,0 +1,212 @@
+package bench
+
+import (
+	"context"
+	"io"
+	"net/http"
+	"net/http/httptest"
+	"testing"
+
+	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
+	"github.com/auth0/go-jwt-middleware/v2/validator"
+	"github.com/clientcasa/oauthguard/adapters/httpauth"
+	"github.com/clientcasa/oauthguard/middleware"
+)
+
+// Sub-benchmark names are key=value pairs so that benchstat can put the
+// implementations side by side: benchstat -col /impl.
+
+// BenchmarkValidate validates the same token per alg with every
+// implementation, beside the signature-verification floor. Each
+// implementation must accept the token once before its loop.
+func BenchmarkValidate(b *testing.B) {
+	f := sharedFixture(b)
+	ctx := context.Background()
+	for _, alg := range Algs {
+		tok := f.Tokens[alg]
+		verify, err := f.Floor(alg)
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Run("alg="+alg+"/impl=floor", func(b *testing.B) {
+			if !verify() {
+				b.Fatal("floor verification failed")
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if !verify() {
+					b.Fatal("floor verification failed")
+				}
+			}
+		})
+		for _, im := range impls(b, f, alg) {
+			b.Run("alg="+alg+"/impl="+im.name, func(b *testing.B) {
+				// Asserts success once, and fills the cache of ours_cache_hit.
+				if _, err := im.fn(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					if _, err := im.fn(ctx, tok); err != nil {
+						b.Fatal(err)
+					}
+				}
+			})
+		}
+	}
+}
+
+// BenchmarkValidateParallel is BenchmarkValidate for ours (with and without
+// cache) and auth0 from GOMAXPROCS goroutines: ns/op is wall time per
+// validation with every core busy.
+func BenchmarkValidateParallel(b *testing.B) {
+	f := sharedFixture(b)
+	ctx := context.Background()
+	for _, alg := range Algs {
+		tok := f.Tokens[alg]
+		for _, im := range impls(b, f, alg) {
+			switch im.name {
+			case "ours", "ours_cache_hit", "auth0":
+			default:
+				continue
+			}
+			b.Run("alg="+alg+"/impl="+im.name, func(b *testing.B) {
+				if _, err := im.fn(ctx, tok); err != nil {
+					b.Fatal(err)
+				}
+				b.ReportAllocs()
+				b.RunParallel(func(pb *testing.PB) {
+					for pb.Next() {
+						if _, err := im.fn(ctx, tok); err != nil {
+							b.Error(err)
+							return
+						}
+					}
+				})
+			})
+		}
+	}
+}
+
+// okBody is the tiny JSON the protected handlers answer with.
+var okBody = []byte(`{"ok":true}`)
+
+func writeOK(w http.ResponseWriter) {
+	w.Header().Set("Content-Type", "application/json")
+	w.WriteHeader(http.StatusOK)
+	_, _ = w.Write(okBody)
+}
+
+// oursHandler and auth0Handler are the handlers behind each guard: each reads
+// the subject from the claims its middleware put in the context, then writes
+// the tiny 200.
+func oursHandler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := middleware.FromContext(r.Context()); !ok || c.Subject == "" {
+			http.Error(w, "no claims", http.StatusInternalServerError)
+			return
+		}
+		writeOK(w)
+	})
+}
+
+func auth0Handler() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		if c, ok := r.Context().Value(jwtmiddleware.ContextKey{}).(*validator.ValidatedClaims); !ok || c.RegisteredClaims.Subject == "" {
+			http.Error(w, "no claims", http.StatusInternalServerError)
+			return
+		}
+		writeOK(w)
+	})
+}
+
+// requestHandlers returns the full-request stacks compared for tokens of alg.
+func requestHandlers(tb testing.TB, f *Fixture, alg string) []struct {
+	name string
+	h    http.Handler
+} {
+	tb.Helper()
+	guard := func(cacheBytes int64) http.Handler {
+		v, err := f.Ours(cacheBytes)
+		if err != nil {
+			tb.Fatal(err)
+		}
+		g, err := httpauth.New(httpauth.Options{Validator: v})
+		if err != nil {
+			tb.Fatal(err)
+		}
+		return g.Authenticate(oursHandler())
+	}
+	kf, err := Auth0KeyFunc(f.JWKS)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	av, err := Auth0Validator(kf, alg)
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return []struct {
+		name string
+		h    http.Handler
+	}{
+		{"noauth", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeOK(w) })},
+		{"ours", guard(-1)},
+		{"ours_cache_hit", guard(0)},
+		{"auth0", jwtmiddleware.New(av.ValidateToken).CheckJWT(auth0Handler())},
+	}
+}
+
+// BenchmarkRequest is one whole in-process request per op through
+// httptest.NewRecorder (no sockets): our net/http adapter (httpauth) with and
+// without the cache, auth0's CheckJWT, and no auth at all as the baseline.
+func BenchmarkRequest(b *testing.B) {
+	f := sharedFixture(b)
+	for _, alg := range Algs {
+		r := httptest.NewRequest(http.MethodGet, "/api/v1/clients", nil)
+		r.Header.Set("Authorization", "Bearer "+f.Tokens[alg])
+		for _, s := range requestHandlers(b, f, alg) {
+			b.Run("alg="+alg+"/impl="+s.name, func(b *testing.B) {
+				w := httptest.NewRecorder()
+				s.h.ServeHTTP(w, r)
+				if w.Code != http.StatusOK {
+					b.Fatalf("status %d: %s", w.Code, w.Body)
+				}
+				b.ReportAllocs()
+				for b.Loop() {
+					w := httptest.NewRecorder()
+					s.h.ServeHTTP(w, r)
+					if w.Code != http.StatusOK {
+						b.Fatalf("status %d", w.Code)
+					}
+				}
+			})
+		}
+	}
+}
+
+// TestRequestHandlers checks the full-request stacks: 200 with the token,
+// 401 without one.
+func TestRequestHandlers(t *testing.T) {
+	f := sharedFixture(t)
+	for _, alg := range Algs {
+		for _, s := range requestHandlers(t, f, alg) {
+			r := httptest.NewRequest(http.MethodGet, "/api/v1/clients", nil)
+			r.Header.Set("Authorization", "Bearer "+f.Tokens[alg])
+			w := httptest.NewRecorder()
+			s.h.ServeHTTP(w, r)
+			body, _ := io.ReadAll(w.Body)
+			if w.Code != http.StatusOK || string(body) != string(okBody) {
+				t.Errorf("%s/%s: %d %s", alg, s.name, w.Code, body)
+			}
+			if s.name == "noauth" {
+				continue
+			}
+			r.Header.Del("Authorization")
+			w = httptest.NewRecorder()
+			s.h.ServeHTTP(w, r)
+			if w.Code != http.StatusUnauthorized && !(s.name == "auth0" && w.Code == http.StatusBadRequest) {
+				t.Errorf("%s/%s without token: %d", alg, s.name, w.Code)
+			}
+		}
+	}
+}
