@@ -7,6 +7,8 @@ import (
 	"io"
 	"net"
 	"net/url"
+	"os"
+	"path/filepath"
 	"strings"
 
 	"github.com/clientcasa/oauthguard/authtest"
@@ -36,7 +38,7 @@ func (c Config) Dev() bool { return c.Issuer == "" && c.JWKSURL == "" }
 // Usage and flag errors go to out. It returns flag.ErrHelp for -h.
 func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
 	var c Config
-	fs := flag.NewFlagSet("server", flag.ContinueOnError)
+	fs := flag.NewFlagSet(filepath.Base(os.Args[0]), flag.ContinueOnError)
 	fs.SetOutput(out)
 	env := func(name, def string) string {
 		if v := getenv(name); v != "" {

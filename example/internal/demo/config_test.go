@@ -1,0 +1,65 @@
+package demo
+
+import (
+	"errors"
+	"flag"
+	"io"
+	"strings"
+	"testing"
+)
+
+func TestParseConfig(t *testing.T) {
+	env := func(kv ...string) func(string) string {
+		return func(k string) string {
+			for i := 0; i+1 < len(kv); i += 2 {
+				if kv[i] == k {
+					return kv[i+1]
+				}
+			}
+			return ""
+		}
+	}
+	cases := []struct {
+		name   string
+		args   []string
+		getenv func(string) string
+		want   Config
+		err    string // substring of the error; "" for none
+	}{
+		{"dev_defaults", nil, env(), Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.test"}, ""},
+		{"env_read", nil, env("ADDR", ":9", "ISSUER", "https://as.example", "AUDIENCE", "https://api.example"),
+			Config{Addr: ":9", Issuer: "https://as.example", Audience: "https://api.example"}, ""},
+		// A flag wins over its variable.
+		{"flag_wins_over_env", []string{"-addr", "127.0.0.1:0", "-audience", "a"}, env("ADDR", ":9", "AUDIENCE", "b"),
+			Config{Addr: "127.0.0.1:0", Audience: "a"}, ""},
+		{"jwks_url_with_issuer", []string{"-issuer", "https://as.example/api/auth", "-jwks-url", "https://as.example/api/auth/jwks?v=1", "-audience", "a"}, env(),
+			Config{Addr: "127.0.0.1:8080", Issuer: "https://as.example/api/auth", JWKSURL: "https://as.example/api/auth/jwks?v=1", Audience: "a"}, ""},
+		{"loopback_http_allowed", []string{"-issuer", "http://localhost:3000/api/auth", "-audience", "a"}, env(),
+			Config{Addr: "127.0.0.1:8080", Issuer: "http://localhost:3000/api/auth", Audience: "a"}, ""},
+		// iss could not be checked against anything.
+		{"jwks_url_needs_issuer", []string{"-jwks-url", "https://as.example/jwks"}, env(), Config{}, "needs -issuer"},
+		{"audience_required", []string{"-issuer", "https://as.example"}, env(), Config{}, "-audience is required"},
+		{"http_issuer_refused", []string{"-issuer", "http://as.example", "-audience", "a"}, env(), Config{}, "use https"},
+		{"issuer_with_query_refused", []string{"-issuer", "https://as.example/?x=1", "-audience", "a"}, env(), Config{}, "query"},
+		{"issuer_not_url", []string{"-issuer", "as.example", "-audience", "a"}, env(), Config{}, "not an absolute"},
+		{"audience_with_quote_refused", []string{"-audience", `a"b`}, env(), Config{}, "quotes"},
+		{"stray_argument", []string{"x"}, env(), Config{}, "unexpected arguments"},
+		{"unknown_flag", []string{"-x"}, env(), Config{}, "not defined"},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			got, err := ParseConfig(c.args, c.getenv, io.Discard)
+			switch {
+			case c.err == "" && err != nil:
+				t.Fatalf("error %v", err)
+			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
+				t.Fatalf("error %v, want one containing %q", err, c.err)
+			case got != c.want:
+				t.Fatalf("got %+v, want %+v", got, c.want)
+			}
+		})
+	}
+	if _, err := ParseConfig([]string{"-h"}, env(), io.Discard); !errors.Is(err, flag.ErrHelp) {
+		t.Errorf("-h: %v, want flag.ErrHelp", err)
+	}
+}
