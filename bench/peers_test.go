@@ -8,9 +8,7 @@ import (
 	"testing"
 
 	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
-	"github.com/auth0/go-jwt-middleware/v2/validator"
 	"github.com/clientcasa/oauthguard/adapters/httpauth"
-	"github.com/clientcasa/oauthguard/middleware"
 )
 
 // Sub-benchmark names are key=value pairs so that benchstat can put the
@@ -88,38 +86,6 @@ func BenchmarkValidateParallel(b *testing.B) {
 	}
 }
 
-// okBody is the tiny JSON the protected handlers answer with.
-var okBody = []byte(`{"ok":true}`)
-
-func writeOK(w http.ResponseWriter) {
-	w.Header().Set("Content-Type", "application/json")
-	w.WriteHeader(http.StatusOK)
-	_, _ = w.Write(okBody)
-}
-
-// oursHandler and auth0Handler are the handlers behind each guard: each reads
-// the subject from the claims its middleware put in the context, then writes
-// the tiny 200.
-func oursHandler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, ok := middleware.FromContext(r.Context()); !ok || c.Subject == "" {
-			http.Error(w, "no claims", http.StatusInternalServerError)
-			return
-		}
-		writeOK(w)
-	})
-}
-
-func auth0Handler() http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if c, ok := r.Context().Value(jwtmiddleware.ContextKey{}).(*validator.ValidatedClaims); !ok || c.RegisteredClaims.Subject == "" {
-			http.Error(w, "no claims", http.StatusInternalServerError)
-			return
-		}
-		writeOK(w)
-	})
-}
-
 // requestHandlers returns the full-request stacks compared for tokens of alg.
 func requestHandlers(tb testing.TB, f *Fixture, alg string) []struct {
 	name string
@@ -135,7 +101,7 @@ func requestHandlers(tb testing.TB, f *Fixture, alg string) []struct {
 		if err != nil {
 			tb.Fatal(err)
 		}
-		return g.Authenticate(oursHandler())
+		return g.Authenticate(OursHandler())
 	}
 	kf, err := Auth0KeyFunc(f.JWKS)
 	if err != nil {
@@ -149,10 +115,10 @@ func requestHandlers(tb testing.TB, f *Fixture, alg string) []struct {
 		name string
 		h    http.Handler
 	}{
-		{"noauth", http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { writeOK(w) })},
+		{"noauth", NoAuthHandler()},
 		{"ours", guard(-1)},
 		{"ours_cache_hit", guard(0)},
-		{"auth0", jwtmiddleware.New(av.ValidateToken).CheckJWT(auth0Handler())},
+		{"auth0", jwtmiddleware.New(av.ValidateToken).CheckJWT(Auth0Handler())},
 	}
 }
 
@@ -195,7 +161,7 @@ func TestRequestHandlers(t *testing.T) {
 			w := httptest.NewRecorder()
 			s.h.ServeHTTP(w, r)
 			body, _ := io.ReadAll(w.Body)
-			if w.Code != http.StatusOK || string(body) != string(okBody) {
+			if w.Code != http.StatusOK || string(body) != string(OKBody) {
 				t.Errorf("%s/%s: %d %s", alg, s.name, w.Code, body)
 			}
 			if s.name == "noauth" {

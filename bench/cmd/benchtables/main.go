@@ -1,0 +1,229 @@
+// Command benchtables reads the raw output of the bench module's benchmarks
+// (go test -bench, any -count) and prints the README's tables as Markdown:
+// the median of each benchmark's runs, the overhead of ours above the
+// signature-verification floor, ours against each peer, the parallel
+// figures and the full-request ratios with their targets.
+//
+// Usage: go run ./cmd/benchtables results/bench.txt
+//
+// benchstat gives the spread and the confidence intervals; this gives the
+// derived figures benchstat cannot (differences to the floor, ratios between
+// implementations).
+package main
+
+import (
+	"bufio"
+	"fmt"
+	"io"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+)
+
+// sample is one benchmark's runs.
+type sample struct{ ns, bytes, allocs []float64 }
+
+// key is family ("Validate"), alg and impl.
+type key struct{ family, alg, impl string }
+
+func main() {
+	if len(os.Args) != 2 {
+		fmt.Fprintln(os.Stderr, "usage: benchtables <go test -bench output>")
+		os.Exit(2)
+	}
+	f, err := os.Open(os.Args[1])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	defer f.Close()
+	data, err := parse(f)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(1)
+	}
+	report(os.Stdout, data)
+}
+
+// parse reads lines such as
+//
+//	BenchmarkValidate/alg=RS256/impl=ours-2  9080  27243 ns/op  2800 B/op  17 allocs/op
+func parse(r io.Reader) (map[key]*sample, error) {
+	data := map[key]*sample{}
+	sc := bufio.NewScanner(r)
+	for sc.Scan() {
+		fields := strings.Fields(sc.Text())
+		if len(fields) < 4 || !strings.HasPrefix(fields[0], "Benchmark") {
+			continue
+		}
+		name := fields[0]
+		if i := strings.LastIndexByte(name, '-'); i > 0 {
+			if _, err := strconv.Atoi(name[i+1:]); err == nil {
+				name = name[:i] // the -GOMAXPROCS suffix
+			}
+		}
+		parts := strings.Split(strings.TrimPrefix(name, "Benchmark"), "/")
+		k := key{family: parts[0]}
+		for _, p := range parts[1:] {
+			switch {
+			case strings.HasPrefix(p, "alg="):
+				k.alg = p[4:]
+			case strings.HasPrefix(p, "impl="):
+				k.impl = p[5:]
+			}
+		}
+		s := data[k]
+		if s == nil {
+			s = &sample{}
+			data[k] = s
+		}
+		for i := 2; i+1 < len(fields); i += 2 {
+			v, err := strconv.ParseFloat(fields[i], 64)
+			if err != nil {
+				return nil, fmt.Errorf("%q: %w", sc.Text(), err)
+			}
+			switch fields[i+1] {
+			case "ns/op":
+				s.ns = append(s.ns, v)
+			case "B/op":
+				s.bytes = append(s.bytes, v)
+			case "allocs/op":
+				s.allocs = append(s.allocs, v)
+			}
+		}
+	}
+	return data, sc.Err()
+}
+
+func median(v []float64) float64 {
+	if len(v) == 0 {
+		return 0
+	}
+	s := slices.Clone(v)
+	slices.Sort(s)
+	if len(s)%2 == 1 {
+		return s[len(s)/2]
+	}
+	return (s[len(s)/2-1] + s[len(s)/2]) / 2
+}
+
+// spread is (max-min)/median in percent, a plain noise indicator.
+func spread(v []float64) float64 {
+	m := median(v)
+	if m == 0 {
+		return 0
+	}
+	return 100 * (slices.Max(v) - slices.Min(v)) / m
+}
+
+var algs = []string{"RS256", "ES256", "EdDSA"}
+
+func dur(ns float64) string {
+	switch {
+	case ns >= 1000:
+		return fmt.Sprintf("%.1f µs", ns/1000)
+	}
+	return fmt.Sprintf("%.0f ns", ns)
+}
+
+func report(w io.Writer, d map[key]*sample) {
+	get := func(family, alg, impl string) *sample { return d[key{family, alg, impl}] }
+	n := 0
+	for _, s := range d {
+		n = max(n, len(s.ns))
+	}
+	fmt.Fprintf(w, "Medians of up to %d runs each; spread = (max-min)/median.\n", n)
+
+	impls := []string{"floor", "ours", "ours_cache_hit", "golangjwt_keyfunc", "auth0", "jwx"}
+	fmt.Fprintln(w, "\n### Per validation (BenchmarkValidate)")
+	for _, alg := range algs {
+		floor, ours := get("Validate", alg, "floor"), get("Validate", alg, "ours")
+		if floor == nil || ours == nil {
+			continue
+		}
+		fmt.Fprintf(w, "\n%s\n\n| impl | time/op | spread | B/op | allocs/op | × floor | × ours |\n|---|---:|---:|---:|---:|---:|---:|\n", alg)
+		for _, impl := range impls {
+			s := get("Validate", alg, impl)
+			if s == nil {
+				continue
+			}
+			fmt.Fprintf(w, "| %s | %s | %.0f%% | %.0f | %.0f | %.2f | %.2f |\n", impl, dur(median(s.ns)), spread(s.ns),
+				median(s.bytes), median(s.allocs), median(s.ns)/median(floor.ns), median(s.ns)/median(ours.ns))
+		}
+	}
+
+	fmt.Fprintln(w, "\n### Ours above the floor (no cache)")
+	fmt.Fprintln(w, "\n| alg | floor | ours | overhead | overhead allocs | overhead B | ours / floor |\n|---|---:|---:|---:|---:|---:|---:|")
+	for _, alg := range algs {
+		floor, ours := get("Validate", alg, "floor"), get("Validate", alg, "ours")
+		if floor == nil || ours == nil {
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %.2f µs | %+.0f | %+.0f | %.3f |\n", alg, dur(median(floor.ns)), dur(median(ours.ns)),
+			(median(ours.ns)-median(floor.ns))/1000, median(ours.allocs)-median(floor.allocs),
+			median(ours.bytes)-median(floor.bytes), median(ours.ns)/median(floor.ns))
+	}
+
+	fmt.Fprintln(w, "\n### Peers relative to ours (time/op ratio peer ÷ ours; overhead ratio = (peer−floor) ÷ (ours−floor))")
+	fmt.Fprintln(w, "\n| alg | golangjwt_keyfunc | auth0 | jwx | overhead golangjwt | overhead auth0 | overhead jwx | peer ÷ ours_cache_hit (auth0) |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, alg := range algs {
+		floor, ours, hit := get("Validate", alg, "floor"), get("Validate", alg, "ours"), get("Validate", alg, "ours_cache_hit")
+		if floor == nil || ours == nil || hit == nil {
+			continue
+		}
+		row := fmt.Sprintf("| %s", alg)
+		for _, p := range []string{"golangjwt_keyfunc", "auth0", "jwx"} {
+			s := get("Validate", alg, p)
+			if s == nil {
+				row += " | –"
+				continue
+			}
+			row += fmt.Sprintf(" | %.2f×", median(s.ns)/median(ours.ns))
+		}
+		for _, p := range []string{"golangjwt_keyfunc", "auth0", "jwx"} {
+			s := get("Validate", alg, p)
+			if s == nil {
+				row += " | –"
+				continue
+			}
+			row += fmt.Sprintf(" | %.1f×", (median(s.ns)-median(floor.ns))/(median(ours.ns)-median(floor.ns)))
+		}
+		if a := get("Validate", alg, "auth0"); a != nil {
+			row += fmt.Sprintf(" | %.0f×", median(a.ns)/median(hit.ns))
+		}
+		fmt.Fprintln(w, row+" |")
+	}
+
+	fmt.Fprintln(w, "\n### Parallel (BenchmarkValidateParallel, wall time per validation with every core busy)")
+	fmt.Fprintln(w, "\n| alg | ours | ours_cache_hit | auth0 | ours ÷ auth0 |\n|---|---:|---:|---:|---:|")
+	for _, alg := range algs {
+		o, h, a := get("ValidateParallel", alg, "ours"), get("ValidateParallel", alg, "ours_cache_hit"), get("ValidateParallel", alg, "auth0")
+		if o == nil || h == nil || a == nil {
+			continue
+		}
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %.2f |\n", alg, dur(median(o.ns)), dur(median(h.ns)), dur(median(a.ns)),
+			median(o.ns)/median(a.ns))
+	}
+
+	fmt.Fprintln(w, "\n### Full request through httptest (BenchmarkRequest)")
+	fmt.Fprintln(w, "\n| alg | noauth | ours | ours_cache_hit | auth0 | allocs noauth/ours/hit/auth0 | ours ÷ auth0 (target ≤ 0.6) | auth0 ÷ ours_cache_hit (target ≥ 40) |\n|---|---:|---:|---:|---:|---:|---:|---:|")
+	for _, alg := range algs {
+		na, o, h, a := get("Request", alg, "noauth"), get("Request", alg, "ours"), get("Request", alg, "ours_cache_hit"), get("Request", alg, "auth0")
+		if na == nil || o == nil || h == nil || a == nil {
+			continue
+		}
+		r1, r2 := median(o.ns)/median(a.ns), median(a.ns)/median(h.ns)
+		fmt.Fprintf(w, "| %s | %s | %s | %s | %s | %.0f/%.0f/%.0f/%.0f | %.2f %s | %.1f %s |\n", alg,
+			dur(median(na.ns)), dur(median(o.ns)), dur(median(h.ns)), dur(median(a.ns)),
+			median(na.allocs), median(o.allocs), median(h.allocs), median(a.allocs),
+			r1, verdict(r1 <= 0.6), r2, verdict(r2 >= 40))
+	}
+}
+
+func verdict(ok bool) string {
+	if ok {
+		return "met"
+	}
+	return "**missed**"
+}
