@@ -1,15 +1,31 @@
 #!/usr/bin/env bash
 # The project's one test command (README "Run the tests"; .ci/run runs exactly this).
-# It installs what it needs itself, so it works on a fresh machine.
+# It installs what it needs itself, so it works on a fresh machine with Go 1.26.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
+# staticcheck 2026.2.2, a release built for Go 1.26 (module honnef.co/go/tools v0.8.2).
+STATICCHECK_VERSION=v0.8.2
+
 echo "== gofmt"
-unformatted=$(gofmt -l $(git ls-files '*.go' 2>/dev/null || find . -name '*.go' -not -path './node_modules/*'))
+unformatted=$(find . \( -name node_modules -o -name .git \) -prune -o -name '*.go' -print0 | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
+
+# ---- npm ci for internal/authservers (end-to-end test servers) ----------------------------------
+# Reserved for the internal/authservers owner: install the pinned Node packages here, before the Go
+# tests that start those servers, e.g. (cd internal/authservers && npm ci --ignore-scripts).
+# -------------------------------------------------------------------------------------------------
 
 echo "== go vet"
 go vet ./...
+
+echo "== staticcheck $STATICCHECK_VERSION"
+go install "honnef.co/go/tools/cmd/staticcheck@$STATICCHECK_VERSION"
+gobin=$(go env GOBIN)
+"${gobin:-$(go env GOPATH)/bin}/staticcheck" ./...
+
+echo "== go build ./example/..."
+go build ./example/...
 
 echo "== go test -race"
 go test -race -count=1 ./...
