@@ -242,16 +242,13 @@ func (p *Provider) JWKS() ([]byte, error) {
 	return json.Marshal(map[string]any{"keys": append(out, extra...)})
 }
 
-// Metadata returns the RFC 8414 authorization server metadata document.
+// Metadata returns the authorization server metadata document (RFC 8414):
+// only the members a resource server needs, since the fake issues tokens
+// through Mint rather than through OAuth endpoints.
 func (p *Provider) Metadata() map[string]any {
 	return map[string]any{
 		"issuer":                                p.opts.Issuer,
 		"jwks_uri":                              p.JWKSURL(),
-		"token_endpoint":                        p.opts.Issuer + "/token",
-		"authorization_endpoint":                p.opts.Issuer + "/authorize",
-		"response_types_supported":              []string{"code"},
-		"grant_types_supported":                 []string{"authorization_code", "client_credentials", "refresh_token"},
-		"code_challenge_methods_supported":      []string{"S256"},
 		"id_token_signing_alg_values_supported": p.opts.Algs,
 	}
 }

@@ -3,6 +3,7 @@ package authtest_test
 import (
 	"context"
 	"fmt"
+	"time"
 
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
@@ -18,6 +19,11 @@ func ExampleStart() {
 	defer as.Close()
 	keys, _ := jwks.New(jwks.Config{JWKSURL: as.JWKSURL()})
 	defer keys.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if err := keys.WaitReady(ctx); err != nil {
+		panic(err)
+	}
 	v, _ := middleware.New(middleware.Config{Issuers: []string{as.Issuer()}, Audiences: []string{as.Audience()}, Keys: keys})
 
 	tok, _ := as.Mint(authtest.Token{Claims: map[string]any{"organizationId": "org_globex", "scope": "read:clients"}})

@@ -428,7 +428,7 @@ func TestDiscovery(t *testing.T) {
 			}
 			resp, err := as.Client().Get(as.URL() + r.URL.Path)
 			if err != nil {
-				http.Error(w, "upstream", 502)
+				http.Error(w, "upstream", http.StatusBadGateway)
 				return
 			}
 			defer resp.Body.Close()

@@ -137,6 +137,12 @@ var (
 	errRejectedByPolicy = invalidToken(ErrRejected, "the access token was rejected", nil)
 )
 
+// NoCredentials returns the 401 error for a request without bearer
+// credentials (a bare challenge), for guards that find no claims.
+func NoCredentials() *Error {
+	return reject(errNoCredentials)
+}
+
 // InsufficientScope returns the 403 error for a token lacking scope, the
 // space-delimited list the request needs.
 func InsufficientScope(scope string) *Error {

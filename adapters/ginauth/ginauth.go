@@ -25,10 +25,9 @@ type Options struct {
 
 // Guard makes gin handlers that check tokens. It is safe for concurrent use.
 type Guard struct {
-	v        *middleware.Validator
-	rd       middleware.Renderer
-	onError  func(*http.Request, error)
-	noClaims error
+	v       *middleware.Validator
+	rd      middleware.Renderer
+	onError func(*http.Request, error)
 }
 
 // New checks o and returns a Guard. It never panics.
@@ -36,8 +35,7 @@ func New(o Options) (*Guard, error) {
 	if o.Validator == nil {
 		return nil, errors.New("ginauth: Options.Validator is required")
 	}
-	_, noClaims := middleware.BearerToken(http.Header{})
-	return &Guard{v: o.Validator, rd: o.Renderer, onError: o.OnError, noClaims: noClaims}, nil
+	return &Guard{v: o.Validator, rd: o.Renderer, onError: o.OnError}, nil
 }
 
 // abort reports err to OnError, writes it and stops the chain.
@@ -86,7 +84,7 @@ func (g *Guard) RequireScopes(req scopes.Requirement) (gin.HandlerFunc, error) {
 	return func(c *gin.Context) {
 		claims, ok := Claims(c)
 		if !ok {
-			g.abort(c, g.noClaims)
+			g.abort(c, middleware.NoCredentials())
 			return
 		}
 		if err := middleware.RequireScopes(claims, req); err != nil {
@@ -113,7 +111,7 @@ func (g *Guard) RequireOrganization(from func(*gin.Context) string) gin.HandlerF
 	return func(c *gin.Context) {
 		claims, ok := Claims(c)
 		if !ok {
-			g.abort(c, g.noClaims)
+			g.abort(c, middleware.NoCredentials())
 			return
 		}
 		org := ""

@@ -25,10 +25,9 @@ type Options struct {
 // Guard wraps net/http handlers with token checks. It is safe for concurrent
 // use.
 type Guard struct {
-	v        *middleware.Validator
-	rd       middleware.Renderer
-	onError  func(*http.Request, error)
-	noClaims error
+	v       *middleware.Validator
+	rd      middleware.Renderer
+	onError func(*http.Request, error)
 }
 
 // New checks o and returns a Guard. It never panics.
@@ -36,10 +35,7 @@ func New(o Options) (*Guard, error) {
 	if o.Validator == nil {
 		return nil, errors.New("httpauth: Options.Validator is required")
 	}
-	// An empty header is the middleware's own "no credentials" error, so a
-	// guard without claims answers exactly like a request without a token.
-	_, noClaims := middleware.BearerToken(http.Header{})
-	return &Guard{v: o.Validator, rd: o.Renderer, onError: o.OnError, noClaims: noClaims}, nil
+	return &Guard{v: o.Validator, rd: o.Renderer, onError: o.OnError}, nil
 }
 
 // reject reports err to OnError and writes it.
@@ -91,7 +87,7 @@ func (g *Guard) RequireScopes(req scopes.Requirement) (func(http.Handler) http.H
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, ok := middleware.FromContext(r.Context())
 			if !ok {
-				g.reject(w, r, g.noClaims)
+				g.reject(w, r, middleware.NoCredentials())
 				return
 			}
 			if err := middleware.RequireScopes(c, req); err != nil {
@@ -122,7 +118,7 @@ func (g *Guard) RequireOrganization(from func(*http.Request) string) func(http.H
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			c, ok := middleware.FromContext(r.Context())
 			if !ok {
-				g.reject(w, r, g.noClaims)
+				g.reject(w, r, middleware.NoCredentials())
 				return
 			}
 			org := ""
