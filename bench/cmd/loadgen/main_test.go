@@ -13,7 +13,7 @@ func TestRunSmall(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	c := config{n: 200, conns: 4, warmup: 20, rounds: 1, alg: "EdDSA", mode: "all",
-		scenarios: []string{"noauth", "ours_cache", "ours_nocache", "auth0"}, rotN: 300, rotRate: 3000, deadline: time.Minute}
+		scenarios: []string{"noauth", "ours_cache", "ours_nocache", "auth0"}, rotN: 300, rotCycles: 2, rotRate: 3000, deadline: time.Minute}
 	var out strings.Builder
 	if err := run(ctx, c, &out); err != nil {
 		t.Fatalf("%v\n%s", err, out.String())
