@@ -1,0 +1,307 @@
+package adapters_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"net/http"
+	"net/http/httptest"
+	"runtime"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/clientcasa/oauthguard/adapters/ginauth"
+	"github.com/clientcasa/oauthguard/adapters/httpauth"
+	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/middleware"
+	"github.com/gin-gonic/gin"
+)
+
+// loadCase is one kind of token and the status it must always get on
+// GET /orgs/org_acme/clients (read:clients, organization org_acme).
+type loadCase struct {
+	name   string
+	token  func() string
+	status int
+}
+
+// TestLoadWithJWKSFaults drives both adapters over real loopback listeners
+// with a mix of good and bad tokens while the JWKS rotates, then fails with
+// 500, hangs, serves garbage and recovers. Every answer must be the right one
+// for its token, JWKS fetches must stay within the rate limit, and goroutines
+// and heap must return to where they were.
+func TestLoadWithJWKSFaults(t *testing.T) {
+	if testing.Short() {
+		t.Skip("load test")
+	}
+	gin.SetMode(gin.ReleaseMode)
+	as, err := authtest.Start(authtest.Options{Algs: []string{"EdDSA", "ES256"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+
+	runtime.GC()
+	var before runtime.MemStats
+	runtime.ReadMemStats(&before)
+	baseGoroutines := runtime.NumGoroutine()
+
+	const kidInterval = 2 * time.Second
+	as.SetFault(authtest.Fault500) // until phase 0 below is checked
+	src, err := jwks.New(jwks.Config{JWKSURL: as.JWKSURL(), Timeout: 500 * time.Millisecond,
+		RefreshInterval: time.Hour, UnknownKIDInterval: kidInterval, UnknownKIDWait: 100 * time.Millisecond,
+		RetryMin: 50 * time.Millisecond, RetryMax: 200 * time.Millisecond,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	v, err := middleware.New(middleware.Config{Issuers: []string{as.Issuer()}, Audiences: []string{as.Audience()}, Keys: src})
+	if err != nil {
+		t.Fatal(err)
+	}
+	servers := []*httptest.Server{httptest.NewServer(httpServer(t, v)), httptest.NewServer(ginServer(t, v))}
+
+	mint := func(tok authtest.Token) string {
+		s, err := as.Mint(tok)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	read := map[string]any{"scope": "read:clients"}
+	valid := mint(authtest.Token{Alg: "EdDSA", Claims: read})
+	cases := []loadCase{
+		{"valid", func() string { return valid }, 200},
+		{"expired", constant(mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "exp": time.Now().Add(-time.Hour).Unix()}})), 401},
+		{"wrong_audience", constant(mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "aud": "https://other.example.test"}})), 401},
+		{"wrong_scope", constant(mint(authtest.Token{Claims: map[string]any{"scope": "write:invoices"}})), 403},
+		{"other_org", constant(mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "organizationId": "org_globex"}})), 403},
+		{"unknown_kid", constant(mint(authtest.Token{KID: "no-such-key", Claims: read})), 401},
+		{"valid_es256", constant(mint(authtest.Token{Alg: "ES256", Claims: read})), 200},
+	}
+	// After rotation a token of the new key joins the mix, once the source
+	// has picked the key up; until then the mix sends the old valid token.
+	var rotated atomic.Pointer[string]
+	cases = append(cases, loadCase{"valid_rotated_key", func() string {
+		if p := rotated.Load(); p != nil {
+			return *p
+		}
+		return valid
+	}, 200})
+
+	client := &http.Client{Timeout: 10 * time.Second, Transport: &http.Transport{
+		MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64, DisableCompression: true}}
+
+	// Phase 0: the JWKS has answered 500 from the start. Nothing was ever
+	// fetched, so every request is 503 with Retry-After.
+	for _, srv := range servers {
+		resp, err := client.Do(request(srv.URL, valid))
+		if err != nil {
+			t.Fatal(err)
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
+			t.Fatalf("before any key: status %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		}
+	}
+	as.SetFault(authtest.FaultNone)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	if err := src.WaitReady(ctx); err != nil {
+		t.Fatal(err)
+	}
+	cancel()
+	fetchesAtStart := as.JWKSFetches()
+
+	total := loadRequests
+	deadline := time.Now().Add(50 * time.Second)
+	var sent, wrong, fiveXX atomic.Int64
+	var firstWrong atomic.Pointer[string]
+	start := time.Now()
+
+	// The controller walks the JWKS through its phases while the load runs,
+	// refreshing in each phase as a background refresh would.
+	var refreshes atomic.Int64
+	done := make(chan struct{})
+	var ctl sync.WaitGroup
+	ctl.Add(1)
+	go func() {
+		defer ctl.Done()
+		phase := func(f authtest.Fault) bool {
+			as.SetFault(f)
+			rctx, cancel := context.WithTimeout(context.Background(), time.Second)
+			_ = src.Refresh(rctx)
+			cancel()
+			refreshes.Add(1)
+			select {
+			case <-done:
+				return false
+			case <-time.After(300 * time.Millisecond):
+				return true
+			}
+		}
+		for sent.Load() < int64(total)/5 {
+			select {
+			case <-done:
+				return
+			case <-time.After(10 * time.Millisecond):
+			}
+		}
+		kid, err := as.AddKey("EdDSA")
+		if err != nil {
+			t.Error(err)
+			return
+		}
+		tok := mint(authtest.Token{Alg: "EdDSA", Claims: read})
+		if !phase(authtest.FaultNone) {
+			return
+		}
+		if _, err := src.Key(context.Background(), kid, "EdDSA"); err != nil {
+			t.Errorf("rotated key not picked up: %v", err)
+			return
+		}
+		rotated.Store(&tok)
+		for _, f := range []authtest.Fault{authtest.Fault500, authtest.FaultHang, authtest.FaultGarbage, authtest.FaultNone} {
+			if !phase(f) {
+				return
+			}
+		}
+	}()
+
+	var peak atomic.Int64
+	var wg sync.WaitGroup
+	const conns = 64
+	for w := range conns {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			for i := w; i < total; i += conns {
+				if time.Now().After(deadline) {
+					return
+				}
+				if i%1024 == 0 {
+					if g := int64(runtime.NumGoroutine()); g > peak.Load() {
+						peak.Store(g)
+					}
+				}
+				c := cases[i%len(cases)]
+				srv := servers[(i/len(cases))%len(servers)]
+				resp, err := client.Do(request(srv.URL, c.token()))
+				sent.Add(1)
+				if err != nil {
+					wrong.Add(1)
+					msg := c.name + ": " + err.Error()
+					firstWrong.CompareAndSwap(nil, &msg)
+					continue
+				}
+				_, _ = io.Copy(io.Discard, resp.Body)
+				resp.Body.Close()
+				if resp.StatusCode >= 500 {
+					fiveXX.Add(1)
+				}
+				if resp.StatusCode != c.status {
+					wrong.Add(1)
+					msg := fmt.Sprintf("%s: status %d, want %d", c.name, resp.StatusCode, c.status)
+					firstWrong.CompareAndSwap(nil, &msg)
+				}
+			}
+		}()
+	}
+	wg.Wait()
+	elapsed := time.Since(start)
+	close(done)
+	ctl.Wait()
+	as.SetFault(authtest.FaultNone)
+
+	fetches := as.JWKSFetches() - fetchesAtStart
+	for _, srv := range servers {
+		srv.Close()
+	}
+	client.CloseIdleConnections()
+	src.Close()
+	as.Close()
+
+	// Goroutines wind down asynchronously after Close; give them a moment.
+	var after runtime.MemStats
+	goroutines := runtime.NumGoroutine()
+	for i := 0; i < 100 && goroutines > baseGoroutines+2; i++ {
+		time.Sleep(20 * time.Millisecond)
+		goroutines = runtime.NumGoroutine()
+	}
+	runtime.GC()
+	runtime.ReadMemStats(&after)
+
+	// Unknown-kid refreshes are bounded by the rate limit; each phase adds one.
+	maxFetches := int64(elapsed/kidInterval) + 1 + refreshes.Load()
+	fmt.Printf("load: %d requests in %v (%.0f req/s) over %d connections, %d wrong answers, %d 5xx, "+
+		"%d JWKS fetches (limit %d), peak goroutines %d, goroutines %d -> %d, heap %d KiB -> %d KiB\n",
+		sent.Load(), elapsed.Round(time.Millisecond), float64(sent.Load())/elapsed.Seconds(), conns, wrong.Load(), fiveXX.Load(),
+		fetches, maxFetches, peak.Load(), baseGoroutines, goroutines, before.HeapAlloc>>10, after.HeapAlloc>>10)
+
+	if sent.Load() != int64(total) {
+		t.Errorf("sent %d of %d requests before the deadline", sent.Load(), total)
+	}
+	if wrong.Load() != 0 {
+		t.Errorf("%d wrong answers; first: %s", wrong.Load(), *firstWrong.Load())
+	}
+	if fiveXX.Load() != 0 {
+		t.Errorf("%d 5xx answers once keys were held", fiveXX.Load())
+	}
+	if rotated.Load() == nil {
+		t.Error("the rotation phase never completed")
+	}
+	if fetches > maxFetches {
+		t.Errorf("%d JWKS fetches, more than the rate limit allows (%d)", fetches, maxFetches)
+	}
+	if goroutines > baseGoroutines+2 {
+		t.Errorf("goroutines: %d before, %d after", baseGoroutines, goroutines)
+	}
+	if after.HeapAlloc > before.HeapAlloc+16<<20 {
+		t.Errorf("heap grew from %d to %d bytes", before.HeapAlloc, after.HeapAlloc)
+	}
+}
+
+func constant(s string) func() string { return func() string { return s } }
+
+func request(base, token string) *http.Request {
+	r, _ := http.NewRequest("GET", base+"/orgs/org_acme/clients", nil)
+	r.Header.Set("Authorization", "Bearer "+token)
+	return r
+}
+
+func ok(w http.ResponseWriter, _ *http.Request) {
+	w.Header().Set("Content-Type", "application/json")
+	_, _ = io.WriteString(w, `{"data":[]}`)
+}
+
+func httpServer(t *testing.T, v *middleware.Validator) http.Handler {
+	g, err := httpauth.New(httpauth.Options{Validator: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := g.RequireAll("read:clients")
+	if err != nil {
+		t.Fatal(err)
+	}
+	mux := http.NewServeMux()
+	mux.Handle("GET /orgs/{org}/clients", g.Authenticate(read(g.RequireOrganization(httpauth.PathValue("org"))(http.HandlerFunc(ok)))))
+	return mux
+}
+
+func ginServer(t *testing.T, v *middleware.Validator) http.Handler {
+	g, err := ginauth.New(ginauth.Options{Validator: v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	read, err := g.RequireAll("read:clients")
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := gin.New()
+	r.GET("/orgs/:org/clients", g.Authenticate, read, g.RequireOrganization(ginauth.Param("org")), func(c *gin.Context) { ok(c.Writer, c.Request) })
+	return r
+}
