@@ -3,9 +3,11 @@
 # scripts/test.sh):
 #
 #   bench/run.sh [--count N] [--benchtime D] [--bench REGEXP] [--out DIR]
-#                [--no-profile] [--no-loadgen] [-- LOADGEN FLAGS...]
+#                [--no-profile] [--no-loadgen] [--wait-quiet SECONDS]
+#                [-- LOADGEN FLAGS...]
 #
-#   1. go test -bench with -count N (default 6), raw output to DIR/bench.txt
+#   1. the benchmarks N times (default 6; equivalent to go test -count N, but
+#      interleaved: see below), raw output to DIR/bench.txt
 #   2. benchstat (pinned, installed into bench/.bin) over it, implementations
 #      side by side: DIR/benchstat.txt
 #   3. cmd/benchtables: medians, overhead above the floor, ratios and the
@@ -15,7 +17,9 @@
 #   5. cmd/loadgen (loopback only, bounded): DIR/loadgen.txt
 #
 # DIR defaults to bench/results/latest. Everything printed is also saved.
-# The machine may be shared: the load average is recorded before and after.
+# The machine may be shared: the load average is recorded before every pass,
+# and --wait-quiet waits (at most SECONDS) for the 1-minute load average to
+# fall below 1 before starting.
 set -euo pipefail
 cd "$(dirname "$0")"
 
@@ -26,6 +30,7 @@ bench=.
 out=results/latest
 profile=1
 loadgen=1
+wait_quiet=0
 while [ $# -gt 0 ]; do
 	case "$1" in
 	--count) count=$2; shift 2 ;;
@@ -34,8 +39,9 @@ while [ $# -gt 0 ]; do
 	--out) out=$2; shift 2 ;;
 	--no-profile) profile=0; shift ;;
 	--no-loadgen) loadgen=0; shift ;;
+	--wait-quiet) wait_quiet=$2; shift 2 ;;
 	--) shift; break ;;
-	-h|--help) sed -n '2,20p' "$0"; exit 0 ;;
+	-h|--help) sed -n '2,26p' "$0"; exit 0 ;;
 	*) echo "run.sh: unknown argument $1 (see --help)" >&2; exit 2 ;;
 	esac
 done
@@ -45,13 +51,32 @@ machine() {
 	echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(go version) nproc=$(nproc) cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')\" loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 }
 
+load1() { cut -d' ' -f1 /proc/loadavg; }
+if [ "$wait_quiet" -gt 0 ]; then
+	end=$((SECONDS + wait_quiet))
+	while awk "BEGIN{exit !($(load1) >= 1)}" && [ $SECONDS -lt $end ]; do
+		echo "   waiting for a quiet machine: loadavg $(load1)"
+		sleep 10
+	done
+fi
+if awk "BEGIN{exit !($(load1) > $(nproc) / 2)}"; then
+	echo "run.sh: WARNING: load average $(load1) on $(nproc) CPUs: the machine is busy and the figures will be noisy" >&2
+fi
+
 echo "== benchstat $BENCHSTAT_VERSION -> bench/.bin"
 GOBIN="$PWD/.bin" go install "golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION"
 
-echo "== go test -bench '$bench' -count $count -benchtime $benchtime (raw: $out/bench.txt)"
+# go test -count N repeats each sub-benchmark N times in a row, so a burst of
+# load from elsewhere lands on one implementation. Instead the test binary is
+# run N times over all benchmarks: each implementation gets one sample per
+# pass, and a burst spreads over all of them.
+echo "== $count passes of go test -bench '$bench' -benchtime $benchtime (raw: $out/bench.txt)"
+go test -c -o .bin/bench.test .
 {
-	machine
-	go test -run '^$' -bench "$bench" -count "$count" -benchtime "$benchtime" .
+	for i in $(seq "$count"); do
+		machine
+		.bin/bench.test -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" -test.benchmem
+	done
 	machine
 } | tee "$out/bench.txt"
 
@@ -67,7 +92,6 @@ go run ./cmd/benchtables "$out/bench.txt" | tee "$out/tables.md"
 
 if [ "$profile" = 1 ]; then
 	echo "== CPU profiles"
-	go test -c -o .bin/bench.test .
 	prof() { # name benchmark
 		.bin/bench.test -test.run '^$' -test.bench "$2" -test.benchtime 3s -test.benchmem \
 			-test.cpuprofile ".bin/$1.prof" >/dev/null
