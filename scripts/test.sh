@@ -29,3 +29,9 @@ go build ./example/...
 
 echo "== go test -race"
 go test -race -count=1 ./...
+
+# The loopback load test runs a reduced count under the race detector; here it
+# runs its full 100k requests.
+echo "== load test (no race detector, 100k requests)"
+go test -count=1 -v -run TestLoadWithJWKSFaults ./adapters/ | grep -E '^(load:|--- |ok|FAIL)'
+
