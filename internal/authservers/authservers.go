@@ -15,6 +15,7 @@ import (
 	"os/exec"
 	"path/filepath"
 	"runtime"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -132,10 +133,11 @@ type Options struct {
 	// Audience is the aud of tokens for the default resource and of the
 	// AlgResource and TTLResource indicators. Empty means DefaultAudience.
 	Audience string
-	// Env adds or overrides environment variables of the node process, for
-	// example AT_ALG (default signing alg of oidc-provider's audience,
-	// default RS256). PORT, AUDIENCE and AUTHSERVER_WATCH_STDIN are set by
-	// Start; Env wins over them.
+	// Env adds or overrides environment variables of the node process.
+	// AT_ALG chooses the alg that signs tokens for the plain Audience
+	// (default RS256 for oidc-provider, EdDSA for Better Auth; it becomes
+	// Algs[0]). PORT, AUDIENCE and AUTHSERVER_WATCH_STDIN are set by Start;
+	// Env wins over them.
 	Env map[string]string
 	// ReadyTimeout bounds the wait for the READY line once node has been
 	// spawned. Zero means 60 seconds: a start normally takes 0.3 s
@@ -319,14 +321,17 @@ func (s *Server) configure(ctx context.Context, issuer, clientsJSON, defaultAlg 
 		s.RFC8414MetadataURL = s.MetadataURL
 		s.RedirectURI = "http://127.0.0.1:9999/callback"
 		s.Algs = []string{"RS256", "PS256", "ES256", "EdDSA", "Ed25519"}
-		if defaultAlg != "" {
-			s.Algs = moveFirst(s.Algs, defaultAlg)
-		}
 	case BetterAuth:
 		s.MetadataURL = issuer + "/.well-known/oauth-authorization-server"
 		s.RFC8414MetadataURL = base + "/.well-known/oauth-authorization-server" + u.Path
 		s.RedirectURI = "https://client.example.test/callback"
 		s.Algs = []string{"EdDSA", "RS256", "ES256"}
+	}
+	if defaultAlg != "" {
+		if !slices.Contains(s.Algs, defaultAlg) {
+			return fmt.Errorf("AT_ALG %q: want one of %v", defaultAlg, s.Algs)
+		}
+		s.Algs = moveFirst(s.Algs, defaultAlg)
 	}
 
 	var announced []struct {

@@ -239,6 +239,24 @@ func TestTokenErrors(t *testing.T) {
 		if !errors.As(err, &te) || te.StatusCode != 400 || te.Code != "invalid_target" {
 			t.Errorf("unknown resource: err = %v, want 400 invalid_target", err)
 		}
+
+		// The reader asking for more than read:clients: oidc-provider drops
+		// the extra scope, Better Auth refuses the request.
+		r := s.Clients.Reader
+		tok, err := s.ClientCredentials(ctx, r.ID, r.Secret, s.Audience, ScopeRead+" "+ScopeWrite)
+		switch s.Kind {
+		case OIDCProvider:
+			if err != nil {
+				t.Fatal(err)
+			}
+			if _, payload := decode(t, tok.AccessToken); payload["scope"] != ScopeRead {
+				t.Errorf("reader scope = %v, want %s", payload["scope"], ScopeRead)
+			}
+		case BetterAuth:
+			if !errors.As(err, &te) || te.StatusCode != 400 || te.Code != "invalid_scope" {
+				t.Errorf("reader asking for write: err = %v, want 400 invalid_scope", err)
+			}
+		}
 	})
 }
 
@@ -329,13 +347,15 @@ func testDPoP(t *testing.T, s *Server) {
 	}
 }
 
-// TestSecondInstanceAndRotation starts a second server of each kind: it has
-// its own issuer, and it is the one rotated, so the shared servers keep
-// their keys.
+// TestSecondInstanceAndRotation starts a second server of each kind with
+// another audience and default alg: it has its own issuer, and it is the one
+// rotated, so the shared servers keep their keys.
 func TestSecondInstanceAndRotation(t *testing.T) {
+	defaultAlg := map[Kind]string{OIDCProvider: "ES256", BetterAuth: "RS256"}
+	const audience = "https://second.example.test"
 	forEachKind(t, func(t *testing.T, first *Server) {
 		ctx := ctxFor(t)
-		s, err := Start(ctx, first.Kind, Options{})
+		s, err := Start(ctx, first.Kind, Options{Audience: audience, Env: map[string]string{"AT_ALG": defaultAlg[first.Kind]}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -343,8 +363,20 @@ func TestSecondInstanceAndRotation(t *testing.T) {
 		if s.Issuer == first.Issuer {
 			t.Fatalf("second instance has the same issuer %s", s.Issuer)
 		}
+		if s.Audience != audience || s.Algs[0] != defaultAlg[s.Kind] {
+			t.Fatalf("Audience = %q, Algs = %v; want %q, %s first", s.Audience, s.Algs, audience, defaultAlg[s.Kind])
+		}
 		c := s.Clients.Full
-		before := map[string]string{}
+		tok, err := s.ClientCredentials(ctx, c.ID, c.Secret, audience, c.Scope)
+		if err != nil {
+			t.Fatal(err)
+		}
+		header, payload := decode(t, tok.AccessToken)
+		if header["alg"] != defaultAlg[s.Kind] {
+			t.Errorf("alg for the audience = %v, want %s", header["alg"], defaultAlg[s.Kind])
+		}
+		checkClaims(t, s, payload, audience, c.Organization, c.Scope)
+		before, beforeTokens := map[string]string{}, map[string]string{}
 		for _, alg := range s.Algs {
 			tok, err := s.ClientCredentials(ctx, c.ID, c.Secret, AlgResource(alg), c.Scope)
 			if err != nil {
@@ -352,6 +384,7 @@ func TestSecondInstanceAndRotation(t *testing.T) {
 			}
 			header, _ := decode(t, tok.AccessToken)
 			before[alg], _ = header["kid"].(string)
+			beforeTokens[alg] = tok.AccessToken
 		}
 
 		rot, err := s.Rotate(ctx)
@@ -368,6 +401,7 @@ func TestSecondInstanceAndRotation(t *testing.T) {
 				t.Fatal(err)
 			}
 			header, payload := verify(t, jwks, tok.AccessToken)
+			checkClaims(t, s, payload, audience, c.Organization, c.Scope)
 			kid, _ := header["kid"].(string)
 			if kid == before[alg] || kid != rot.Kids[alg] {
 				t.Errorf("%s: kid after rotation = %q, before %q, rotation said %q", alg, kid, before[alg], rot.Kids[alg])
@@ -375,9 +409,8 @@ func TestSecondInstanceAndRotation(t *testing.T) {
 			if payload["iss"] != s.Issuer {
 				t.Errorf("iss = %v after rotation, want %s", payload["iss"], s.Issuer)
 			}
-			if _, ok := jwks[before[alg]]; !ok {
-				t.Errorf("%s: retired kid %q no longer published", alg, before[alg])
-			}
+			// The retired key stays published: earlier tokens still verify.
+			verify(t, jwks, beforeTokens[alg])
 			if !slices.Contains(rot.Retired, before[alg]) {
 				t.Errorf("%s: Retired = %v, want it to list %q", alg, rot.Retired, before[alg])
 			}

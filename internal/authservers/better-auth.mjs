@@ -6,6 +6,7 @@
 // Environment:
 //   PORT      TCP port on 127.0.0.1; 0 (the default) picks a free one.
 //   AUDIENCE  the default resource / audience (default https://api.example.test).
+//   AT_ALG    signing alg for the audience: EdDSA (default), RS256 or ES256.
 //   AUTHSERVER_WATCH_STDIN=1  exit when stdin reaches EOF (set by the Go
 //             harness so the server dies with the test process).
 //
@@ -31,6 +32,10 @@ const redirectURI = 'https://client.example.test/callback';
 const resourceScopes = ['read:clients', 'write:invoices'];
 const primaryAlg = 'EdDSA';
 const extraAlgs = ['RS256', 'ES256'];
+const audienceAlg = process.env.AT_ALG || primaryAlg;
+if (![primaryAlg, ...extraAlgs].includes(audienceAlg)) {
+  throw new Error(`AT_ALG must be one of ${[primaryAlg, ...extraAlgs].join(', ')}`);
+}
 
 // Fixed, well-known test credentials (the same ids and secrets as
 // oidc-provider.mjs). Client ids and secrets are injected through the
@@ -96,7 +101,7 @@ function authOptions() {
         consentPage: '/consent',
         scopes: ['openid', 'profile', 'email', 'offline_access', ...resourceScopes],
         resources: [
-          { identifier: audience, accessTokenTtl: 300 },
+          { identifier: audience, accessTokenTtl: 300, signingAlgorithm: audienceAlg },
           { identifier: otherAudience, accessTokenTtl: 300 },
         ],
         enforcePerClientResources: false,

@@ -58,14 +58,25 @@ const clients = [
   scope: 'openid offline_access',
 }));
 
+// A private JWK for a new key pair. Not generateKeyPairSync(...).privateKey
+// .export({format:'jwk'}): on Node 20.20 that deadlocks now and then (seen
+// here about once in 30 starts) when a garbage collection during the export
+// destroys the key generation job, whose destructor locks the mutex the
+// export holds (main thread stuck in ~KeyGenJob -> uv_mutex_lock). Keys
+// generated straight to DER and re-imported share no mutex with any job.
+export function generatePrivateJWK(type, options) {
+  const { privateKey } = crypto.generateKeyPairSync(type, {
+    ...options,
+    privateKeyEncoding: { type: 'pkcs8', format: 'der' },
+    publicKeyEncoding: { type: 'spki', format: 'der' },
+  });
+  return crypto.createPrivateKey({ key: privateKey, format: 'der', type: 'pkcs8' }).export({ format: 'jwk' });
+}
+
 // One generation of signing keys: RSA-2048 (RS256 and PS256), P-256 (ES256),
 // Ed25519 (EdDSA and Ed25519). Private JWKs, never written anywhere.
 function generateKeys(generation) {
-  const jwk = (kid, type, opts) => ({
-    ...crypto.generateKeyPairSync(type, opts).privateKey.export({ format: 'jwk' }),
-    kid,
-    use: 'sig',
-  });
+  const jwk = (kid, type, opts) => ({ ...generatePrivateJWK(type, opts), kid, use: 'sig' });
   return {
     rsa: jwk(`rsa-${generation}`, 'rsa', { modulusLength: 2048 }),
     ec: { ...jwk(`ec-${generation}`, 'ec', { namedCurve: 'P-256' }), alg: 'ES256' },
