@@ -914,8 +914,10 @@ func TestAttackOversizedTokens(t *testing.T) {
 	o := newOwnSigner(t)
 	limit := middleware.DefaultMaxTokenBytes
 	runAttacks(t, o.v, nil, []attack{
+		{"control_large_header_just_under_cap_accepted", sizedToken(t, o, limit-1, true), nil},
 		{"control_large_header_at_cap_accepted", sizedToken(t, o, limit, true), nil},
 		{"large_header_one_byte_over_cap", sizedToken(t, o, limit+1, true), middleware.ErrTooLarge},
+		{"control_large_claims_just_under_cap_accepted", sizedToken(t, o, limit-1, false), nil},
 		{"control_large_claims_at_cap_accepted", sizedToken(t, o, limit, false), nil},
 		{"large_claims_one_byte_over_cap", sizedToken(t, o, limit+1, false), middleware.ErrTooLarge},
 	})
