@@ -3,6 +3,7 @@ module github.com/clientcasa/oauthguard
 go 1.26
 
 require (
+	filippo.io/edwards25519 v1.2.0
 	github.com/MicahParks/jwkset v0.11.3
 	github.com/MicahParks/keyfunc/v3 v3.9.0
 	github.com/gin-gonic/gin v1.12.0

@@ -10,6 +10,7 @@ import (
 	"fmt"
 	"slices"
 
+	"filippo.io/edwards25519"
 	"github.com/MicahParks/jwkset"
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -213,6 +214,9 @@ func parseKey(raw jsontext.Value) (*Key, string, string) {
 		if pub.N.BitLen() < MinRSABits {
 			return nil, kid, fmt.Sprintf("RSA key shorter than %d bits", MinRSABits)
 		}
+		if pub.E < 3 || pub.E%2 == 0 {
+			return nil, kid, "RSA public exponent is not an odd number of at least 3"
+		}
 		k.Public, k.fam = pub, famRSA
 	case *ecdsa.PublicKey:
 		switch pub.Curve {
@@ -227,6 +231,9 @@ func parseKey(raw jsontext.Value) (*Key, string, string) {
 		}
 		k.Public = pub
 	case ed25519.PublicKey:
+		if smallOrder(pub) {
+			return nil, kid, "Ed25519 key is a small-order point"
+		}
 		k.Public, k.fam = pub, famEd25519
 	default:
 		return nil, kid, "key type cannot verify signatures"
@@ -235,4 +242,17 @@ func parseKey(raw jsontext.Value) (*Key, string, string) {
 		return nil, kid, "alg does not suit the key type"
 	}
 	return k, kid, ""
+}
+
+// smallOrder reports whether an Ed25519 public key is a point of small order
+// (or not a point at all). crypto/ed25519.Verify does not check the key's
+// order, and with a small-order key the signature R = identity, S = 0 (and
+// others) verifies for every message: such a key would let anyone forge
+// tokens, so it is never used.
+func smallOrder(pub ed25519.PublicKey) bool {
+	p, err := new(edwards25519.Point).SetBytes(pub)
+	if err != nil {
+		return true
+	}
+	return new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1
 }

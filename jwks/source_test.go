@@ -275,6 +275,18 @@ func TestMaxStalenessDropsKeys(t *testing.T) {
 	}
 }
 
+// rsaJWKExp returns a 2048-bit RSA JWK whose published exponent is e.
+func rsaJWKExp(t *testing.T, e int, extra string) json.RawMessage {
+	t.Helper()
+	k, err := rsa.GenerateKey(rand.Reader, 2048)
+	if err != nil {
+		t.Fatal(err)
+	}
+	n := base64.RawURLEncoding.EncodeToString(k.N.Bytes())
+	eb := base64.RawURLEncoding.EncodeToString(big.NewInt(int64(e)).Bytes())
+	return json.RawMessage(fmt.Sprintf(`{"kty":"RSA","n":%q,"e":%q%s}`, n, eb, extra))
+}
+
 // rsaJWK returns a public RSA JWK of the given size.
 func rsaJWK(t *testing.T, bits int, extra string) json.RawMessage {
 	t.Helper()
@@ -296,6 +308,11 @@ func TestUnusableKeysSkippedNeverEmptyTheSet(t *testing.T) {
 		json.RawMessage(`{"kty":"OKP","kid":"x25519","crv":"X25519","x":"` + strings.Repeat("A", 43) + `"}`),
 		json.RawMessage(`{"kty":"EC","kid":"off-curve","crv":"P-256","x":"` + strings.Repeat("A", 43) + `","y":"` + strings.Repeat("A", 43) + `"}`),
 		json.RawMessage(`"not an object"`),
+		// Small-order Ed25519 points: the identity (order 1) and the point of
+		// order 2 would let R = identity, S = 0 verify every message.
+		json.RawMessage(`{"kty":"OKP","kid":"ed-identity","crv":"Ed25519","x":"AQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA"}`),
+		json.RawMessage(`{"kty":"OKP","kid":"ed-order2","crv":"Ed25519","x":"7P_______________________________________38"}`),
+		rsaJWKExp(t, 65536, `,"kid":"rsa-even-e"`),
 		json.RawMessage(`{"kty":"RSA","kid":"dup","kid":"dup2"}`),
 		rsaJWK(t, 1024, `,"kid":"rsa-1024"`),
 		rsaJWK(t, 2048, `,"kid":"enc-use","use":"enc"`),
@@ -313,6 +330,9 @@ func TestUnusableKeysSkippedNeverEmptyTheSet(t *testing.T) {
 	for _, sk := range h.Skipped {
 		if sk.Reason == "" {
 			t.Errorf("skipped key %+v has no reason", sk)
+		}
+		if strings.HasPrefix(sk.KID, "ed-") && !strings.Contains(sk.Reason, "small-order") {
+			t.Errorf("small-order key %q skipped for another reason: %s", sk.KID, sk.Reason)
 		}
 	}
 	if _, err := s.Key(context.Background(), as.KIDs("EdDSA")[0], "EdDSA"); err != nil {
