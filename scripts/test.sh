@@ -30,6 +30,18 @@ go build ./example/...
 echo "== go test -race"
 go test -race -count=1 ./...
 
+# Each fuzz target also runs briefly beyond its seed corpus (FUZZTIME, default
+# 4 s each); see README "Fuzzing" for longer runs.
+echo "== fuzz (${FUZZTIME:-4s} per target)"
+for target in middleware:FuzzValidate middleware:FuzzBearerToken middleware:FuzzClaimsJSON \
+  jwks:FuzzJWKS scopes:FuzzParse example/internal/demo:FuzzCreateInvoice example/internal/demo:FuzzClients; do
+  pkg=${target%%:*} name=${target##*:}
+  go test -run '^$' -fuzz "^${name}\$" -fuzztime "${FUZZTIME:-4s}" "./$pkg" > /tmp/fuzz-$$.log 2>&1 ||
+    { cat /tmp/fuzz-$$.log; exit 1; }
+  echo "$pkg $name: $(grep -o 'execs: [0-9]*' /tmp/fuzz-$$.log | tail -1)"
+done
+rm -f /tmp/fuzz-$$.log
+
 # The loopback load test runs a reduced count under the race detector; here it
 # runs its full 100k requests.
 echo "== load test (no race detector, 100k requests)"
