@@ -267,6 +267,7 @@ func Start(ctx context.Context, kind Kind, opt Options) (*Server, error) {
 	cmd.Stderr = s.logs
 	cmd.WaitDelay = 2 * time.Second
 	if err := cmd.Start(); err != nil {
+		s.stdin.Close()
 		return nil, fmt.Errorf("authservers: start %s: %w", kind, err)
 	}
 	s.cmd = cmd

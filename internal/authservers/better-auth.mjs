@@ -267,6 +267,8 @@ if (process.env.AUTHSERVER_WATCH_STDIN === '1') {
   process.stdin.resume();
 }
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
+// The harness reading stdout went away: nobody can use this server any more.
+process.stdout.on('error', () => process.exit(0));
 
 main().catch((err) => {
   process.stderr.write(`authservers: better-auth failed to start: ${err?.stack ?? err}\n`);

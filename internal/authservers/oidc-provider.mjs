@@ -64,7 +64,7 @@ const clients = [
 // destroys the key generation job, whose destructor locks the mutex the
 // export holds (main thread stuck in ~KeyGenJob -> uv_mutex_lock). Keys
 // generated straight to DER and re-imported share no mutex with any job.
-export function generatePrivateJWK(type, options) {
+function generatePrivateJWK(type, options) {
   const { privateKey } = crypto.generateKeyPairSync(type, {
     ...options,
     privateKeyEncoding: { type: 'pkcs8', format: 'der' },
@@ -211,3 +211,5 @@ if (process.env.AUTHSERVER_WATCH_STDIN === '1') {
   process.stdin.resume();
 }
 for (const sig of ['SIGTERM', 'SIGINT']) process.on(sig, () => process.exit(0));
+// The harness reading stdout went away: nobody can use this server any more.
+process.stdout.on('error', () => process.exit(0));
