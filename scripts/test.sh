@@ -11,10 +11,10 @@ echo "== gofmt"
 unformatted=$(find . \( -name node_modules -o -name .git \) -prune -o -name '*.go' -print0 | xargs -0 gofmt -l)
 if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; exit 1; fi
 
-# ---- npm ci for internal/authservers (end-to-end test servers) ----------------------------------
-# Reserved for the internal/authservers owner: install the pinned Node packages here, before the Go
-# tests that start those servers, e.g. (cd internal/authservers && npm ci --ignore-scripts).
-# -------------------------------------------------------------------------------------------------
+# The end-to-end tests start real authorization servers (oidc-provider, Better Auth) from
+# internal/authservers, which runs `npm ci` on its pinned package-lock.json itself, once, under a
+# file lock, before the first server starts. Node.js and npm must be on PATH.
+command -v node >/dev/null && command -v npm >/dev/null || { echo "node and npm are required"; exit 1; }
 
 echo "== go vet"
 go vet ./...
