@@ -50,6 +50,12 @@ mkdir -p "$out" .bin
 machine() {
 	echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(go version) nproc=$(nproc) cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')\" loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 }
+# The library is measured as it is in the working tree (replace => ../).
+library() {
+	local dirty
+	dirty=$(git -C .. status --porcelain -- go.mod go.sum middleware jwks adapters scopes authtest 2>/dev/null | wc -l)
+	echo "# library: oauthguard $(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown), $dirty uncommitted library files"
+}
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 if [ "$wait_quiet" -gt 0 ]; then
@@ -71,8 +77,12 @@ GOBIN="$PWD/.bin" go install "golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION
 # run N times over all benchmarks: each implementation gets one sample per
 # pass, and a burst spreads over all of them.
 echo "== $count passes of go test -bench '$bench' -benchtime $benchtime (raw: $out/bench.txt)"
+# Both binaries are built now, so every step measures the same library code
+# even if the working tree changes during the run.
 go test -c -o .bin/bench.test .
+go build -o .bin/loadgen ./cmd/loadgen
 {
+	library
 	for i in $(seq "$count"); do
 		machine
 		.bin/bench.test -test.run '^$' -test.bench "$bench" -test.benchtime "$benchtime" -test.benchmem
@@ -104,15 +114,17 @@ if [ "$profile" = 1 ]; then
 		} >"$out/profile_$1.txt"
 		echo "   $out/profile_$1.txt"
 	}
-	prof validate_RS256_ours 'BenchmarkValidate/alg=RS256/impl=ours$'
-	prof request_RS256_ours_cache_hit 'BenchmarkRequest/alg=RS256/impl=ours_cache_hit$'
+	# Each /-separated part of -bench is matched on its own: anchor them all.
+	prof validate_RS256_ours '^BenchmarkValidate$/^alg=RS256$/^impl=ours$'
+	prof request_RS256_ours_cache_hit '^BenchmarkRequest$/^alg=RS256$/^impl=ours_cache_hit$'
 fi
 
 if [ "$loadgen" = 1 ]; then
 	echo "== loadgen $* ($out/loadgen.txt)"
 	{
+		library
 		machine
-		go run ./cmd/loadgen "$@"
+		.bin/loadgen "$@"
 		machine
 	} | tee "$out/loadgen.txt"
 fi
