@@ -121,14 +121,14 @@ type proc struct {
 }
 
 // launch starts bin with args and exactly the configuration variables in
-// env (ADDR, ISSUER, JWKS_URL and AUDIENCE are removed from the inherited
-// environment). The process is killed when the test ends.
+// env (ADDR, ISSUER, JWKS_URL, AUDIENCE and LEEWAY are removed from the
+// inherited environment). The process is killed when the test ends.
 func launch(t *testing.T, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, bin), args...)
 	for _, kv := range os.Environ() {
 		switch strings.SplitN(kv, "=", 2)[0] {
-		case "ADDR", "ISSUER", "JWKS_URL", "AUDIENCE":
+		case "ADDR", "ISSUER", "JWKS_URL", "AUDIENCE", "LEEWAY":
 		default:
 			cmd.Env = append(cmd.Env, kv)
 		}

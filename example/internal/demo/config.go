@@ -10,8 +10,17 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"time"
 
 	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/middleware"
+)
+
+// The range of Config.Leeway that ParseConfig accepts: enough for ordinary
+// clock skew, small enough that an expired token is not honoured for long.
+const (
+	MinLeeway = 5 * time.Second
+	MaxLeeway = 60 * time.Second
 )
 
 // Config is the servers' configuration. Each flag can also be set by the
@@ -28,6 +37,11 @@ type Config struct {
 	// Required unless in dev mode, where it defaults to
 	// https://api.example.test.
 	Audience string
+	// Leeway is the clock skew tolerated when checking exp, nbf and iat
+	// [LEEWAY], a Go duration such as 10s from MinLeeway to MaxLeeway.
+	// ParseConfig's default is middleware.DefaultLeeway (30 s); a zero
+	// Config.Leeway means that default too.
+	Leeway time.Duration
 }
 
 // Dev reports whether the server runs its own authorization server: no
@@ -50,12 +64,22 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&c.Issuer, "issuer", env("ISSUER", ""), "expected token issuer; its metadata gives the JWKS URL unless -jwks-url is set [ISSUER]\n(no -issuer and no -jwks-url: dev mode, with its own signing key and sample tokens)")
 	fs.StringVar(&c.JWKSURL, "jwks-url", env("JWKS_URL", ""), "JWKS endpoint, skipping discovery; needs -issuer [JWKS_URL]")
 	fs.StringVar(&c.Audience, "audience", env("AUDIENCE", ""), "expected token audience and RFC 9728 resource; required outside dev mode [AUDIENCE]")
+	leeway := fs.String("leeway", env("LEEWAY", middleware.DefaultLeeway.String()),
+		"clock skew `duration` tolerated for exp, nbf and iat, 5s to 60s [LEEWAY]")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
 	}
+	d, err := time.ParseDuration(*leeway)
+	switch {
+	case err != nil:
+		return Config{}, fmt.Errorf("-leeway %q is not a duration such as 10s", *leeway)
+	case d < MinLeeway || d > MaxLeeway:
+		return Config{}, fmt.Errorf("-leeway %s is outside 5s to 60s", d)
+	}
+	c.Leeway = d
 	if c.Dev() && c.Audience == "" {
 		c.Audience = authtest.DefaultAudience
 	}

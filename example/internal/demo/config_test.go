@@ -6,6 +6,7 @@ import (
 	"io"
 	"strings"
 	"testing"
+	"time"
 )
 
 func TestParseConfig(t *testing.T) {
@@ -26,16 +27,25 @@ func TestParseConfig(t *testing.T) {
 		want   Config
 		err    string // substring of the error; "" for none
 	}{
-		{"dev_defaults", nil, env(), Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.test"}, ""},
+		{"dev_defaults", nil, env(), Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.test", Leeway: 30 * time.Second}, ""},
 		{"env_read", nil, env("ADDR", ":9", "ISSUER", "https://as.example", "AUDIENCE", "https://api.example"),
-			Config{Addr: ":9", Issuer: "https://as.example", Audience: "https://api.example"}, ""},
+			Config{Addr: ":9", Issuer: "https://as.example", Audience: "https://api.example", Leeway: 30 * time.Second}, ""},
 		// A flag wins over its variable.
 		{"flag_wins_over_env", []string{"-addr", "127.0.0.1:0", "-audience", "a"}, env("ADDR", ":9", "AUDIENCE", "b"),
-			Config{Addr: "127.0.0.1:0", Audience: "a"}, ""},
+			Config{Addr: "127.0.0.1:0", Audience: "a", Leeway: 30 * time.Second}, ""},
 		{"jwks_url_with_issuer", []string{"-issuer", "https://as.example/api/auth", "-jwks-url", "https://as.example/api/auth/jwks?v=1", "-audience", "a"}, env(),
-			Config{Addr: "127.0.0.1:8080", Issuer: "https://as.example/api/auth", JWKSURL: "https://as.example/api/auth/jwks?v=1", Audience: "a"}, ""},
+			Config{Addr: "127.0.0.1:8080", Issuer: "https://as.example/api/auth", JWKSURL: "https://as.example/api/auth/jwks?v=1", Audience: "a", Leeway: 30 * time.Second}, ""},
 		{"loopback_http_allowed", []string{"-issuer", "http://localhost:3000/api/auth", "-audience", "a"}, env(),
-			Config{Addr: "127.0.0.1:8080", Issuer: "http://localhost:3000/api/auth", Audience: "a"}, ""},
+			Config{Addr: "127.0.0.1:8080", Issuer: "http://localhost:3000/api/auth", Audience: "a", Leeway: 30 * time.Second}, ""},
+		{"leeway_from_env", nil, env("LEEWAY", "5s"),
+			Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.test", Leeway: 5 * time.Second}, ""},
+		{"leeway_flag_wins_over_env", []string{"-leeway", "1m"}, env("LEEWAY", "5s"),
+			Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.test", Leeway: time.Minute}, ""},
+		// Outside 5 s to 60 s: no real skew check, or expired tokens honoured for long.
+		{"leeway_below_range", []string{"-leeway", "4s"}, env(), Config{}, "outside 5s to 60s"},
+		{"leeway_above_range", []string{"-leeway", "61s"}, env(), Config{}, "outside 5s to 60s"},
+		{"leeway_zero", nil, env("LEEWAY", "0s"), Config{}, "outside 5s to 60s"},
+		{"leeway_without_unit", []string{"-leeway", "10"}, env(), Config{}, "not a duration"},
 		// iss could not be checked against anything.
 		{"jwks_url_needs_issuer", []string{"-jwks-url", "https://as.example/jwks"}, env(), Config{}, "needs -issuer"},
 		{"audience_required", []string{"-issuer", "https://as.example"}, env(), Config{}, "-audience is required"},

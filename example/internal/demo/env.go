@@ -79,7 +79,7 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 		return nil, err
 	}
 	env.Validator, err = middleware.New(middleware.Config{
-		Issuers: []string{env.Issuer}, Audiences: []string{cfg.Audience}, Keys: env.keys})
+		Issuers: []string{env.Issuer}, Audiences: []string{cfg.Audience}, Keys: env.keys, Leeway: cfg.Leeway})
 	if err == nil {
 		env.Metadata, err = middleware.ProtectedResource{
 			Resource:             cfg.Audience,
