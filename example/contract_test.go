@@ -8,6 +8,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -280,6 +281,7 @@ func TestContract(t *testing.T) {
 	table := rows(t, as)
 	answers := map[string][]response{}
 	var bases = map[string]string{}
+	var mu sync.Mutex // the binaries' subtests run in parallel
 	t.Run("each", func(t *testing.T) {
 		forEachBinary(t, func(t *testing.T, bin string) {
 			p := start(t, bin, nil, "-addr", "127.0.0.1:0", "-issuer", as.Issuer(), "-jwks-url", as.JWKSURL(), "-audience", audience)
@@ -293,7 +295,9 @@ func TestContract(t *testing.T) {
 					rw.check(t, p.URL, got[i])
 				})
 			}
+			mu.Lock()
 			answers[bin], bases[bin] = got, p.URL
+			mu.Unlock()
 		})
 	})
 	if t.Failed() || len(answers) != len(binaries) {
