@@ -11,7 +11,8 @@
 //	go run ./example/nethttp -issuer https://auth.example.com/api/auth -audience https://api.example.com
 //
 // Flags (each also read from the environment variable in brackets):
-// -addr [ADDR], -issuer [ISSUER], -jwks-url [JWKS_URL], -audience [AUDIENCE].
+// -addr [ADDR], -issuer [ISSUER], -jwks-url [JWKS_URL], -audience [AUDIENCE],
+// -leeway [LEEWAY] (clock skew for exp, nbf and iat, 5s to 60s, default 30s).
 //
 // Routes: GET /healthz, GET /readyz, GET /.well-known/oauth-protected-resource,
 // GET /api/v1/me (any valid token), GET /api/v1/clients (read:clients),
