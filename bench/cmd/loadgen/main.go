@@ -42,7 +42,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"time"
 
 	jwtmiddleware "github.com/auth0/go-jwt-middleware/v2"
@@ -191,7 +190,9 @@ func throughput(ctx context.Context, c config, out io.Writer) error {
 	runs := map[string][]*stats{}
 	for round := 1; round <= c.rounds; round++ {
 		for _, name := range c.scenarios {
-			st, err := drive(ctx, servers[name].url, token, c.warmup, c.n, c.conns, 0)
+			tr := newTransport(c.conns)
+			st, err := drive(ctx, tr, servers[name].url, token, c.warmup, c.n, c.conns, 0)
+			tr.CloseIdleConnections()
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
 			}
@@ -234,7 +235,8 @@ func rotation(ctx context.Context, c config, cache bool, out io.Writer) error {
 	fmt.Fprintf(out, "\n== rotation, %s, %s: %d cycles of two phases, %d requests per phase paced at %.0f/s, token's key held\n",
 		name, c.alg, c.rotCycles, c.rotN, c.rotRate)
 	fmt.Fprintln(out, header)
-	var steady, hang stats
+	var steady, hang, quietSteady, quietHang stats
+	quiet := 0
 	for cycle := 1; cycle <= c.rotCycles; cycle++ {
 		s, h, err := rotationCycle(ctx, c, cache, cycle, out)
 		if err != nil {
@@ -242,18 +244,36 @@ func rotation(ctx context.Context, c config, cache bool, out io.Writer) error {
 		}
 		steady.add(s)
 		hang.add(h)
+		if s.others >= 0 && h.others >= 0 && s.othersPct() < quietPct && h.othersPct() < quietPct {
+			quietSteady.add(s)
+			quietHang.add(h)
+			quiet++
+		}
 	}
-	fmt.Fprintln(out, steady.line("all steady"))
-	fmt.Fprintln(out, hang.line("all rotated+hanging"))
-	p99s, p99h := steady.pct(0.99), hang.pct(0.99)
-	verdict := "within"
-	if float64(p99h) > 1.2*float64(p99s) {
-		verdict = "OUTSIDE"
+	compare := func(label string, s, h *stats) {
+		fmt.Fprintln(out, s.line(label+" steady"))
+		fmt.Fprintln(out, h.line(label+" rotated+hanging"))
+		p99s, p99h := s.pct(0.99), h.pct(0.99)
+		verdict := "within"
+		if float64(p99h) > 1.2*float64(p99s) {
+			verdict = "OUTSIDE"
+		}
+		fmt.Fprintf(out, "   %s: p99 hanging/steady = %.2f (%s the 1.2x target); p50 hanging/steady = %.2f\n",
+			label, float64(p99h)/float64(p99s), verdict, float64(h.pct(0.5))/float64(s.pct(0.5)))
 	}
-	fmt.Fprintf(out, "   p99 hanging/steady = %.2f (%s the 1.2x target); p50 hanging/steady = %.2f\n",
-		float64(p99h)/float64(p99s), verdict, float64(hang.pct(0.5))/float64(steady.pct(0.5)))
+	compare("all", &steady, &hang)
+	if quiet > 0 && quiet < c.rotCycles {
+		fmt.Fprintf(out, "   %d of %d cycles had both phases quiet (other processes < %.0f%% of the machine):\n", quiet, c.rotCycles, quietPct)
+		compare("quiet", &quietSteady, &quietHang)
+	} else if quiet == 0 {
+		fmt.Fprintf(out, "   no cycle had both phases quiet (other processes < %.0f%% of the machine)\n", quietPct)
+	}
 	return nil
 }
+
+// quietPct is the share of the machine other processes may take during a
+// rotation phase for its cycle to count as quiet.
+const quietPct = 10.0
 
 func rotationCycle(ctx context.Context, c config, cache bool, cycle int, out io.Writer) (steady, hang *stats, err error) {
 	as, err := authtest.Start(authtest.Options{Algs: []string{c.alg}})
@@ -298,7 +318,11 @@ func rotationCycle(ctx context.Context, c config, cache bool, cycle int, out io.
 	if err != nil {
 		return nil, nil, err
 	}
-	steady, err = drive(ctx, srv.url, held, c.warmup, c.rotN, c.conns, c.rotRate)
+	// One client for both phases: the hang phase must not pay for new
+	// connections the steady phase had already set up.
+	tr := newTransport(c.conns)
+	defer tr.CloseIdleConnections()
+	steady, err = drive(ctx, tr, srv.url, held, c.warmup, c.rotN, c.conns, c.rotRate)
 	if err != nil {
 		return nil, nil, fmt.Errorf("steady: %w", err)
 	}
@@ -332,7 +356,7 @@ func rotationCycle(ctx context.Context, c config, cache bool, cycle int, out io.
 	probe := &probeStats{statuses: map[int]int{}}
 	wg.Go(func() { probe.run(trouble, srv.url, fresh) })
 
-	hang, err = drive(ctx, srv.url, held, 0, c.rotN, c.conns, c.rotRate)
+	hang, err = drive(ctx, tr, srv.url, held, 0, c.rotN, c.conns, c.rotRate)
 	stop()
 	wg.Wait()
 	if err != nil {
@@ -395,9 +419,11 @@ type stats struct {
 	firstErr error
 	elapsed  time.Duration
 	cpu      time.Duration // process user+system CPU over the measured phase
+	// others is the CPU time other processes used meanwhile (-1: unknown).
+	others time.Duration
 }
 
-const header = "scenario                  requests  errors   req/s     p50       p99       max       cpu/req   cpu util"
+const header = "scenario                  requests  errors   req/s     p50       p99       max       cpu/req   cpu util  others"
 
 // add pools o's requests into s (latencies re-sorted; times and CPU summed).
 func (s *stats) add(o *stats) {
@@ -406,6 +432,11 @@ func (s *stats) add(o *stats) {
 	s.errors += o.errors
 	s.elapsed += o.elapsed
 	s.cpu += o.cpu
+	if s.others >= 0 && o.others >= 0 {
+		s.others += o.others
+	} else {
+		s.others = -1
+	}
 }
 
 func (s *stats) rps() float64 { return float64(len(s.lat)) / s.elapsed.Seconds() }
@@ -423,8 +454,18 @@ func (s *stats) pct(p float64) time.Duration {
 
 func (s *stats) line(name string) string {
 	util := s.cpu.Seconds() / s.elapsed.Seconds() / float64(runtime.GOMAXPROCS(0))
-	return fmt.Sprintf("%-22s %9d %7d %9.0f %9s %9s %9s %7.1fµs %7.0f%%", name, len(s.lat), s.errors, s.rps(),
-		round(s.pct(0.5)), round(s.pct(0.99)), round(s.lat[len(s.lat)-1]), s.cpuPerReq(), 100*util)
+	others := "      ?"
+	if s.others >= 0 {
+		others = fmt.Sprintf("%6.0f%%", s.othersPct())
+	}
+	return fmt.Sprintf("%-22s %9d %7d %9.0f %9s %9s %9s %7.1fµs %7.0f%% %s", name, len(s.lat), s.errors, s.rps(),
+		round(s.pct(0.5)), round(s.pct(0.99)), round(s.lat[len(s.lat)-1]), s.cpuPerReq(), 100*util, others)
+}
+
+// othersPct is the share of the machine (all its CPUs over the phase) that
+// other processes took: noise from elsewhere.
+func (s *stats) othersPct() float64 {
+	return 100 * s.others.Seconds() / (s.elapsed.Seconds() * float64(runtime.NumCPU()))
 }
 
 func round(d time.Duration) time.Duration {
@@ -437,24 +478,15 @@ func round(d time.Duration) time.Duration {
 	return d
 }
 
-func cpuTime() time.Duration {
-	var ru syscall.Rusage
-	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
-		return 0
-	}
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
-}
-
-// drive sends warmup and then n requests with token over conns connections,
+// drive sends warmup and then n requests with token over conns connections
+// of tr,
 // each connection's requests one after another, and returns the measured
 // phase's statistics. With rate > 0 the measured requests are paced at that
 // many per second overall (request j is sent no earlier than j/rate after the
 // start), so latency is service time rather than queueing; with rate 0 every
 // connection sends as fast as it can. Any status other than 200 is an error;
 // the run fails when more than 1% of requests fail or the deadline passes.
-func drive(ctx context.Context, url, token string, warmup, n, conns int, rate float64) (*stats, error) {
-	tr := newTransport(conns)
-	defer tr.CloseIdleConnections()
+func drive(ctx context.Context, tr *http.Transport, url, token string, warmup, n, conns int, rate float64) (*stats, error) {
 	var next atomic.Int64
 	var errCount atomic.Int64
 	var firstErr atomic.Value
@@ -509,9 +541,13 @@ func drive(ctx context.Context, url, token string, warmup, n, conns int, rate fl
 		phase(warmup, false, 0)
 	}
 	runtime.GC()
-	cpu0, t0 := cpuTime(), time.Now()
+	busy0, okBusy0 := bench.MachineBusy()
+	cpu0, t0 := bench.ProcessCPU(), time.Now()
 	lats := phase(n, true, rate)
-	st := &stats{elapsed: time.Since(t0), cpu: cpuTime() - cpu0, errors: int(errCount.Load())}
+	st := &stats{elapsed: time.Since(t0), cpu: bench.ProcessCPU() - cpu0, errors: int(errCount.Load()), others: -1}
+	if busy1, ok := bench.MachineBusy(); ok && okBusy0 {
+		st.others = max(busy1-busy0-st.cpu, 0)
+	}
 	for _, l := range lats {
 		st.lat = append(st.lat, l...)
 	}
