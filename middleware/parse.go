@@ -157,7 +157,9 @@ type header struct {
 	jwe           bool // enc present: a JWE, not a JWS
 }
 
-func (p *parser) header(doc []byte, h *header) error {
+// members calls f with the name of each member of the JSON object that is
+// the whole of doc; f reads the member's value. Any error is errSyntax.
+func (p *parser) members(doc []byte, f func(name []byte) error) error {
 	if err := p.start(doc); err != nil {
 		return err
 	}
@@ -169,6 +171,14 @@ func (p *parser) header(doc []byte, h *header) error {
 		if name == nil {
 			return nil
 		}
+		if f(name) != nil {
+			return errSyntax
+		}
+	}
+}
+
+func (p *parser) header(doc []byte, h *header) error {
+	return p.members(doc, func(name []byte) (err error) {
 		switch string(name) {
 		case "alg":
 			h.alg, err = p.str()
@@ -194,10 +204,8 @@ func (p *parser) header(doc []byte, h *header) error {
 			// only from the key set.
 			err = p.dec.SkipValue()
 		}
-		if err != nil {
-			return errSyntax
-		}
-	}
+		return err
+	})
 }
 
 // payload is what the validator reads from the claims set.
@@ -215,17 +223,7 @@ type payload struct {
 // claims reads the claims set; orgClaim names the organization member, and
 // permissions says whether to read an Auth0-style permissions array.
 func (p *parser) claims(doc []byte, c *payload, orgClaim string, permissions bool) error {
-	if err := p.start(doc); err != nil {
-		return err
-	}
-	for {
-		name, err := p.next()
-		if err != nil {
-			return err
-		}
-		if name == nil {
-			return nil
-		}
+	return p.members(doc, func(name []byte) (err error) {
 		switch string(name) {
 		case "iss":
 			c.iss, err = p.str()
@@ -272,8 +270,6 @@ func (p *parser) claims(doc []byte, c *payload, orgClaim string, permissions boo
 		default:
 			err = p.dec.SkipValue()
 		}
-		if err != nil {
-			return errSyntax
-		}
-	}
+		return err
+	})
 }
