@@ -50,12 +50,10 @@ mkdir -p "$out" .bin
 machine() {
 	echo "# $(date -u +%Y-%m-%dT%H:%M:%SZ) $(go version) nproc=$(nproc) cpu=\"$(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | sed 's/^ //')\" loadavg=\"$(cut -d' ' -f1-3 /proc/loadavg)\""
 }
-# The library is measured as it is in the working tree (replace => ../).
-library() {
-	local dirty
-	dirty=$(git -C .. status --porcelain -- go.mod go.sum middleware jwks adapters scopes authtest 2>/dev/null | wc -l)
-	echo "# library: oauthguard $(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown), $dirty uncommitted library files"
-}
+# The library is measured as it is in the working tree (replace => ../) when
+# the binaries are built; library() reports that state, recorded then.
+library_state=""
+library() { echo "$library_state"; }
 
 load1() { cut -d' ' -f1 /proc/loadavg; }
 if [ "$wait_quiet" -gt 0 ]; then
@@ -79,6 +77,7 @@ GOBIN="$PWD/.bin" go install "golang.org/x/perf/cmd/benchstat@$BENCHSTAT_VERSION
 echo "== $count passes of go test -bench '$bench' -benchtime $benchtime (raw: $out/bench.txt)"
 # Both binaries are built now, so every step measures the same library code
 # even if the working tree changes during the run.
+library_state="# library: oauthguard $(git -C .. rev-parse --short HEAD 2>/dev/null || echo unknown), $(git -C .. status --porcelain -- go.mod go.sum middleware jwks adapters scopes authtest 2>/dev/null | wc -l) uncommitted library files"
 go test -c -o .bin/bench.test .
 go build -o .bin/loadgen ./cmd/loadgen
 {
