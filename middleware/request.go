@@ -32,12 +32,12 @@ func BearerToken(h http.Header) (string, error) {
 	switch {
 	case tok == "":
 		return "", invalidRequest("the Bearer credentials carry no token")
+	case isToken68(tok):
+		return tok, nil
 	case strings.ContainsAny(tok, " \t"):
 		return "", invalidRequest("the Bearer credentials carry more than one token")
-	case !isToken68(tok):
-		return "", invalidRequest("the Bearer token has characters outside token68")
 	}
-	return tok, nil
+	return "", invalidRequest("the Bearer token has characters outside token68")
 }
 
 // isToken68 reports whether s matches RFC 7235's
