@@ -15,6 +15,16 @@ import (
 // Authorization headers, are ErrInvalidRequest. Tokens are never taken from
 // query strings or cookies.
 func BearerToken(h http.Header) (string, error) {
+	tok, err := bearer(h)
+	if err == nil && !isToken68(tok) {
+		return "", errNotToken68()
+	}
+	return tok, err
+}
+
+// bearer is BearerToken without the token68 scan, which Authenticate defers
+// until the verified-token cache has missed (a cached token passed it).
+func bearer(h http.Header) (string, error) {
 	vals := h["Authorization"]
 	switch len(vals) {
 	case 0:
@@ -32,12 +42,14 @@ func BearerToken(h http.Header) (string, error) {
 	switch {
 	case tok == "":
 		return "", invalidRequest("the Bearer credentials carry no token")
-	case isToken68(tok):
-		return tok, nil
-	case strings.ContainsAny(tok, " \t"):
+	case strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, '\t') >= 0:
 		return "", invalidRequest("the Bearer credentials carry more than one token")
 	}
-	return "", invalidRequest("the Bearer token has characters outside token68")
+	return tok, nil
+}
+
+func errNotToken68() *Error {
+	return invalidRequest("the Bearer token has characters outside token68")
 }
 
 // isToken68 reports whether s matches RFC 7235's
@@ -64,11 +76,11 @@ func isToken68(s string) bool {
 
 // Authenticate extracts the bearer token of r and validates it.
 func (v *Validator) Authenticate(r *http.Request) (*Claims, error) {
-	tok, err := BearerToken(r.Header)
+	tok, err := bearer(r.Header)
 	if err != nil {
 		return nil, err
 	}
-	return v.Validate(r.Context(), tok)
+	return v.validate(r.Context(), tok, true)
 }
 
 // RequireScopes returns nil when c satisfies req, else a 403

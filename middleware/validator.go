@@ -182,7 +182,13 @@ func New(cfg Config) (*Validator, error) {
 // tokens are not bearer tokens), valid scopes, and finally Config.Check.
 // Every error is an *Error.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
-	c, err := v.verify(ctx, raw)
+	return v.validate(ctx, raw, false)
+}
+
+// validate is Validate; fromHeader says raw comes from an Authorization
+// header not yet checked against token68 (see Authenticate).
+func (v *Validator) validate(ctx context.Context, raw string, fromHeader bool) (*Claims, error) {
+	c, err := v.verify(ctx, raw, fromHeader)
 	if err != nil {
 		return nil, err
 	}
@@ -204,11 +210,8 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 }
 
 // verify does everything that depends only on the token, not on the clock.
-func (v *Validator) verify(ctx context.Context, raw string) (*Claims, error) {
-	if len(raw) > v.maxBytes {
-		return nil, reject(errTooLarge)
-	}
-	if v.cache != nil {
+func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*Claims, error) {
+	if v.cache != nil && len(raw) <= v.maxBytes {
 		if e, ok := v.cache.GetIfPresent(raw); ok {
 			key, err := v.keys.Key(ctx, e.claims.KeyID, e.claims.Algorithm)
 			if err == nil && sameKey(key, e.key) {
@@ -218,6 +221,14 @@ func (v *Validator) verify(ctx context.Context, raw string) (*Claims, error) {
 			// The key changed or left the set: verify from scratch.
 			v.cache.Invalidate(raw)
 		}
+	}
+	// A cached token was checked before; any other one from a header is
+	// checked against token68 here, so bad characters are still 400.
+	if fromHeader && !isToken68(raw) {
+		return nil, errNotToken68()
+	}
+	if len(raw) > v.maxBytes {
+		return nil, reject(errTooLarge)
 	}
 	h1, h2, ok := split(raw)
 	if !ok {
