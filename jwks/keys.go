@@ -133,7 +133,7 @@ func (ks *keySet) find(kid, alg string) (*Key, error) {
 type SkippedKey struct {
 	// Index is the position of the JWK in the document's keys array.
 	Index int
-	// KID is the JWK's kid, if it had a readable one.
+	// KID is the JWK's kid, if it had a readable one (cut after 64 bytes).
 	KID string
 	// Reason says why it cannot be used; it never contains key material.
 	Reason string
@@ -148,6 +148,9 @@ type jwkHead struct {
 	KID    string   `json:"kid"`
 	KeyOps []string `json:"key_ops"`
 }
+
+// maxReportedKID bounds the kid of a skipped key in reports and logs.
+const maxReportedKID = 64
 
 var errNoUsableKeys = errors.New("jwks: the document has no usable signing key")
 
@@ -167,6 +170,9 @@ func parseSet(doc []byte) ([]*Key, []SkippedKey, error) {
 	for i, raw := range set.Keys {
 		k, kid, reason := parseKey(raw)
 		if k == nil {
+			if len(kid) > maxReportedKID {
+				kid = kid[:maxReportedKID] + "..."
+			}
 			skipped = append(skipped, SkippedKey{Index: i, KID: kid, Reason: reason})
 			continue
 		}

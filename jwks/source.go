@@ -148,13 +148,7 @@ type flight struct {
 // with backoff. Call Close to stop it. A Static source is parsed here and
 // returns an error when it has no usable key.
 func New(cfg Config) (*Source, error) {
-	set := 0
-	for _, ok := range []bool{cfg.JWKSURL != "" || cfg.Issuer != "", cfg.Static != nil} {
-		if ok {
-			set++
-		}
-	}
-	if set != 1 {
+	if remote := cfg.JWKSURL != "" || cfg.Issuer != ""; remote == (cfg.Static != nil) {
 		return nil, errors.New("jwks: set exactly one of JWKSURL/Issuer and Static")
 	}
 	cfg = withDefaults(cfg)
