@@ -8,7 +8,6 @@ import (
 
 	"github.com/clientcasa/oauthguard/adapters/httpauth"
 	"github.com/clientcasa/oauthguard/adapters/internal/adaptertest"
-	"github.com/clientcasa/oauthguard/middleware"
 	"github.com/clientcasa/oauthguard/scopes"
 )
 
@@ -29,23 +28,7 @@ func TestGuard(t *testing.T) {
 }
 
 func TestOnErrorSeesEveryRejection(t *testing.T) {
-	f := adaptertest.New(t)
-	var got []error
-	h := adaptertest.HTTPRouter(t, f.Validator, func(r *http.Request, err error) { got = append(got, err) })
-	for _, c := range f.Cases(t) {
-		if c.Down {
-			continue
-		}
-		got = nil
-		h.ServeHTTP(httptest.NewRecorder(), c.Request())
-		var e *middleware.Error
-		switch {
-		case c.Status == http.StatusOK && len(got) != 0:
-			t.Errorf("%s: OnError called for an accepted request: %v", c.Name, got)
-		case c.Status != http.StatusOK && (len(got) != 1 || !errors.As(got[0], &e) || e.Status != c.Status):
-			t.Errorf("%s: OnError got %v, want one *middleware.Error with status %d", c.Name, got, c.Status)
-		}
-	}
+	adaptertest.CheckOnError(t, adaptertest.HTTPRouter)
 }
 
 func TestNewRequiresValidator(t *testing.T) {

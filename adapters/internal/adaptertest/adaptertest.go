@@ -5,6 +5,7 @@ package adaptertest
 
 import (
 	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
@@ -308,6 +309,34 @@ func Check(t testing.TB, c Case, rec *httptest.ResponseRecorder) {
 	for _, leak := range []string{"jwks", "kid", "key set", "500", "127.0.0.1"} {
 		if strings.Contains(strings.ToLower(rec.Body.String()), leak) {
 			t.Errorf("body %q leaks %q", rec.Body, leak)
+		}
+	}
+}
+
+// RouterFunc builds an adapter's test router (the routes above) over v, with
+// onError as the guard's OnError hook.
+type RouterFunc func(t testing.TB, v *middleware.Validator, onError func(*http.Request, error)) http.Handler
+
+// CheckOnError asserts that an adapter calls OnError once, with a
+// *middleware.Error of the answered status, for every rejected request of the
+// table, and never for an accepted one.
+func CheckOnError(t *testing.T, router RouterFunc) {
+	t.Helper()
+	f := New(t)
+	var got []error
+	h := router(t, f.Validator, func(r *http.Request, err error) { got = append(got, err) })
+	for _, c := range f.Cases(t) {
+		if c.Down {
+			continue
+		}
+		got = nil
+		h.ServeHTTP(httptest.NewRecorder(), c.Request())
+		var e *middleware.Error
+		switch {
+		case c.Status == http.StatusOK && len(got) != 0:
+			t.Errorf("%s: OnError called for an accepted request: %v", c.Name, got)
+		case c.Status != http.StatusOK && (len(got) != 1 || !errors.As(got[0], &e) || e.Status != c.Status):
+			t.Errorf("%s: OnError got %v, want one *middleware.Error with status %d", c.Name, got, c.Status)
 		}
 	}
 }
