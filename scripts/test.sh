@@ -30,6 +30,11 @@ go build ./example/...
 echo "== go test -race"
 go test -race -count=1 ./...
 
+# bench/ is its own module (the peers never enter the library's go.mod); its quick
+# checks, such as every implementation agreeing on the same verdicts, run here.
+echo "== bench module: go vet, quick tests (benchmarks: bench/run.sh)"
+(cd bench && go vet ./... && go test -count=1 ./...)
+
 # Each fuzz target also runs briefly beyond its seed corpus (FUZZTIME, default
 # 4 s each); see README "Fuzzing" for longer runs.
 echo "== fuzz (${FUZZTIME:-4s} per target)"
