@@ -169,6 +169,7 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 				return
 			}
 			_ = src.Refresh(rctx)
+			refreshes.Add(1)
 		}
 		rotated.Store(&tok)
 		for _, f := range []authtest.Fault{authtest.Fault500, authtest.FaultHang, authtest.FaultGarbage, authtest.FaultNone} {
@@ -241,7 +242,8 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 	runtime.GC()
 	runtime.ReadMemStats(&after)
 
-	// Unknown-kid refreshes are bounded by the rate limit; each phase adds one.
+	// Unknown-kid refreshes are bounded by the rate limit (at most one per
+	// kidInterval, the first at once); each refresh of the controller adds one.
 	maxFetches := int64(elapsed/kidInterval) + 1 + refreshes.Load()
 	fmt.Printf("load: %d requests in %v (%.0f req/s) over %d connections, %d wrong answers, %d 5xx, "+
 		"%d JWKS fetches (limit %d), peak goroutines %d, goroutines %d -> %d, heap %d KiB -> %d KiB\n",
