@@ -5,6 +5,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"net/http/httptest"
 	"strings"
 	"time"
 
@@ -177,4 +178,27 @@ func (env *Env) Close() {
 	if env.keys != nil {
 		env.keys.Close()
 	}
+}
+
+// ServeSamples builds a dev-mode Env for base and the router of routes, sends
+// each sample request to it in process and writes one line per request:
+// method, path and status. The examples' Example functions show it.
+func ServeSamples(w io.Writer, base string, routes func(*Env) (http.Handler, error)) error {
+	env, err := NewEnv(Config{Audience: "https://api.example.test"}, base, slog.New(slog.DiscardHandler))
+	if err != nil {
+		return err
+	}
+	defer env.Close()
+	h, err := routes(env)
+	if err != nil {
+		return err
+	}
+	for _, s := range env.Samples {
+		r := httptest.NewRequest(s.Method, s.URL, strings.NewReader(s.Body))
+		r.Header.Set("Authorization", "Bearer "+s.Token)
+		rec := httptest.NewRecorder()
+		h.ServeHTTP(rec, r)
+		fmt.Fprintln(w, s.Method, strings.TrimPrefix(s.URL, base), rec.Code)
+	}
+	return nil
 }
