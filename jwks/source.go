@@ -99,6 +99,9 @@ type Health struct {
 	LastRefresh time.Time
 	// LastAttempt is the time of the last fetch attempt.
 	LastAttempt time.Time
+	// NextRefresh is when the background refresh runs next (zero for a
+	// static set, or before the first attempt has ended).
+	NextRefresh time.Time
 	// LastError describes the last attempt's failure, "" when it succeeded.
 	LastError string
 	// Skipped lists the JWKs of the last good document that could not be used.
@@ -378,6 +381,9 @@ func (s *Source) run() {
 		} else {
 			backoff = s.cfg.RetryMin
 		}
+		s.mu.Lock()
+		s.health.NextRefresh = s.cfg.Now().Add(next)
+		s.mu.Unlock()
 		t := time.NewTimer(next)
 		select {
 		case <-t.C:

@@ -574,3 +574,30 @@ func TestLookupHonoursRequestContext(t *testing.T) {
 		t.Fatalf("lookup ignored its context for %v", d)
 	}
 }
+
+func TestBackgroundRefreshFollowsMaxAge(t *testing.T) {
+	for _, tc := range []struct {
+		name, cc string
+		want     time.Duration
+	}{
+		{"max_age_within_bounds_used", "public, max-age=120", 2 * time.Minute},
+		{"max_age_below_min_clamped", "max-age=1", time.Minute},
+		{"no_cache_control_uses_interval", "", 15 * time.Minute},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			as := startAS(t, authtest.Options{Algs: []string{"EdDSA"}})
+			as.SetCacheControl(tc.cc)
+			clk := newClock()
+			s := newSource(t, jwks.Config{JWKSURL: as.JWKSURL(), RefreshInterval: 15 * time.Minute}, clk)
+			waitReady(t, s)
+			deadline := time.Now().Add(5 * time.Second)
+			for s.Health().NextRefresh.IsZero() && time.Now().Before(deadline) {
+				time.Sleep(time.Millisecond)
+			}
+			h := s.Health()
+			if got := h.NextRefresh.Sub(clk.Now()); got != tc.want {
+				t.Fatalf("next refresh in %v, want %v (health %+v)", got, tc.want, h)
+			}
+		})
+	}
+}

@@ -90,6 +90,8 @@ func TestRenderer(t *testing.T) {
 			`{"error":"insufficient_scope","error_description":"the access token lacks the required scope","scope":"read:clients write:invoices"}`},
 		{"other_org_403_forbidden", errOrg, 403, "",
 			`{"error":"forbidden","error_description":"the access token is for another organization"}`},
+		{"custom_forbidden_403", middleware.Forbidden("the admin role is required"), 403, "",
+			`{"error":"forbidden","error_description":"the admin role is required"}`},
 		{"unknown_error_500_without_details", errors.New("db password is hunter2"), 500, "",
 			`{"error":"server_error","error_description":"internal error"}`},
 	}
