@@ -276,6 +276,33 @@ func TestOptions(t *testing.T) {
 			t.Fatalf("custom check: %v", err)
 		}
 	})
+	t.Run("check_fills_a_nested_organization_on_every_request", func(t *testing.T) {
+		f := newFixture(t, []string{"ES256"}, func(c *middleware.Config) {
+			c.SkipOrganization = true
+			c.Check = func(_ context.Context, c *middleware.Claims) error {
+				var nested struct {
+					O struct {
+						ID string `json:"id"`
+					} `json:"o"`
+				}
+				if err := c.Decode(&nested); err != nil || nested.O.ID == "" {
+					return errors.New("no organization")
+				}
+				c.OrganizationID = nested.O.ID
+				return nil
+			}
+		})
+		tok := f.mint(t, authtest.Token{Claims: map[string]any{"organizationId": nil, "o": map[string]any{"id": "org_9"}}})
+		for i := range 3 { // the first validation fills the cache, the others hit it
+			c, err := f.v.Validate(context.Background(), tok)
+			if err != nil || c.OrganizationID != "org_9" {
+				t.Fatalf("call %d: %+v %v", i, c, err)
+			}
+		}
+		if _, err := f.v.Validate(context.Background(), f.mint(t, authtest.Token{Claims: map[string]any{"organizationId": nil}})); !errors.Is(err, middleware.ErrRejected) {
+			t.Fatalf("token without the nested organization: %v", err)
+		}
+	})
 	t.Run("leeway_configurable", func(t *testing.T) {
 		f := newFixture(t, []string{"ES256"}, func(c *middleware.Config) { c.Leeway = 5 * time.Second })
 		tok := f.mint(t, authtest.Token{Claims: map[string]any{"exp": now.Add(-10 * time.Second).Unix()}})

@@ -63,9 +63,11 @@ type Config struct {
 	// Permissions also reads an Auth0-style "permissions" array into the
 	// token's scopes. Zero: only "scope" and "scp" are read.
 	Permissions bool
-	// Check, when set, runs after every built-in check on each validation; an
-	// error rejects the token (an *Error is returned as is, any other error as
-	// 401 invalid_token with a generic description).
+	// Check, when set, runs after every built-in check on each validation,
+	// cache hits included; an error rejects the token (an *Error is returned
+	// as is, any other error as 401 invalid_token with a generic
+	// description). It may fill in fields of the Claims it is given, such as
+	// OrganizationID from a nested claim; the cache never sees those changes.
 	Check func(ctx context.Context, c *Claims) error
 	// CacheBytes bounds the verified-token cache, which lets a repeated token
 	// skip decoding and signature verification while every clock check and
