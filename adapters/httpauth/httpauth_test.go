@@ -43,12 +43,7 @@ func TestRequireScopesRejectsInvalidScopeAtSetUp(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	for name, req := range map[string]scopes.Requirement{
-		"quote":   scopes.All(`read"clients`),
-		"space":   scopes.Any("read clients"),
-		"empty":   scopes.All(""),
-		"newline": scopes.All("read\n"),
-	} {
+	for name, req := range adaptertest.InvalidRequirements() {
 		if mw, err := g.RequireScopes(req); !errors.Is(err, scopes.ErrInvalidScope) || mw != nil {
 			t.Errorf("%s: RequireScopes = %v; want an error wrapping scopes.ErrInvalidScope", name, err)
 		}

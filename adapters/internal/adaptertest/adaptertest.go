@@ -18,6 +18,7 @@ import (
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/middleware"
+	"github.com/clientcasa/oauthguard/scopes"
 )
 
 // Metadata is the resource_metadata URL the fixture's Renderer announces.
@@ -338,5 +339,16 @@ func CheckOnError(t *testing.T, router RouterFunc) {
 		case c.Status != http.StatusOK && (len(got) != 1 || !errors.As(got[0], &e) || e.Status != c.Status):
 			t.Errorf("%s: OnError got %v, want one *middleware.Error with status %d", c.Name, got, c.Status)
 		}
+	}
+}
+
+// InvalidRequirements are scope requirements every adapter must refuse at
+// set-up with an error wrapping scopes.ErrInvalidScope.
+func InvalidRequirements() map[string]scopes.Requirement {
+	return map[string]scopes.Requirement{
+		"quote":   scopes.All(`read"clients`),
+		"space":   scopes.Any("read clients"),
+		"empty":   scopes.All(""),
+		"newline": scopes.All("read\n"),
 	}
 }
