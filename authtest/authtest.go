@@ -1,6 +1,7 @@
 package authtest
 
 import (
+	"cmp"
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/ed25519"
@@ -20,6 +21,7 @@ import (
 	"time"
 
 	"github.com/MicahParks/jwkset"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -242,6 +244,28 @@ func (p *Provider) JWKS() ([]byte, error) {
 	return json.Marshal(map[string]any{"keys": append(out, extra...)})
 }
 
+// KeySet returns the public keys currently published as a static
+// keyset.Source, for a validator in a test that needs no JWKS endpoint:
+// middleware.Config{Keys: p.KeySet(), ...}. Keys added or removed later are
+// not in it; call KeySet again.
+func (p *Provider) KeySet() *keyset.Set {
+	p.mu.Lock()
+	keys := make([]keyset.Key, 0, len(p.keys))
+	for _, k := range p.keys {
+		alg := k.alg
+		if p.opts.OmitJWKAlg {
+			alg = ""
+		}
+		keys = append(keys, keyset.Key{ID: k.kid, Algorithm: alg, Public: k.priv.Public()})
+	}
+	p.mu.Unlock()
+	s, err := keyset.NewSet(keys...)
+	if err != nil { // not reached: every key was generated here for its alg
+		panic("authtest: " + err.Error())
+	}
+	return s
+}
+
 // Metadata returns the authorization server metadata document (RFC 8414):
 // only the members a resource server needs, since the fake issues tokens
 // through Mint rather than through OAuth endpoints.
@@ -312,22 +336,27 @@ func (p *Provider) Close() { p.once.Do(func() { close(p.closing) }) }
 
 // Token describes a token to mint. Zero fields take the defaults.
 type Token struct {
+	// Subject is the sub claim. Zero: DefaultSubject.
+	Subject string
+	// Organization is the organizationId claim. Zero: DefaultOrganization.
+	Organization string
+	// Scopes become the space-delimited scope claim. Zero: no scope claim.
+	Scopes []string
 	// Alg selects the signing key: the newest key of this alg. Zero: the alg
 	// of the first key.
 	Alg string
-	// KID overrides the kid header (the key is still chosen by Alg). Use
-	// NoKID to leave kid out.
+	// KID overrides the kid header (the key is still chosen by Alg).
 	KID string
+	// OmitKID mints the token without a kid header.
+	OmitKID bool
 	// Header members set or, with a nil value, removed (typ defaults to
 	// "at+jwt").
 	Header map[string]any
-	// Claims set or, with a nil value, removed. Defaults: iss, aud, sub, iat
-	// (now), exp (now + 1 h), jti and organizationId (org_acme).
+	// Claims set or, with a nil value, removed, after the fields above.
+	// Defaults: iss, aud, sub, iat (now), exp (now + 1 h), jti and
+	// organizationId.
 	Claims map[string]any
 }
-
-// NoKID as Token.KID mints a token without a kid header.
-const NoKID = "\x00none"
 
 // Mint signs a token.
 func (p *Provider) Mint(t Token) (string, error) {
@@ -342,21 +371,21 @@ func (p *Provider) Mint(t Token) (string, error) {
 	if key == nil {
 		return "", fmt.Errorf("authtest: no key for alg %q", t.Alg)
 	}
-	method := jwt.GetSigningMethod(key.alg)
-	if key.alg == "Ed25519" {
-		method = jwt.SigningMethodEdDSA
-	}
+	method, _ := keyset.Method(key.alg)
 	now := p.opts.Now()
 	jti := make([]byte, 12)
 	_, _ = rand.Read(jti)
 	claims := jwt.MapClaims{
 		"iss":            p.opts.Issuer,
 		"aud":            p.opts.Audience,
-		"sub":            DefaultSubject,
+		"sub":            cmp.Or(t.Subject, DefaultSubject),
 		"iat":            now.Unix(),
 		"exp":            now.Add(DefaultLifetime).Unix(),
 		"jti":            hex.EncodeToString(jti),
-		"organizationId": DefaultOrganization,
+		"organizationId": cmp.Or(t.Organization, DefaultOrganization),
+	}
+	if len(t.Scopes) > 0 {
+		claims["scope"] = strings.Join(t.Scopes, " ")
 	}
 	for k, v := range t.Claims {
 		if v == nil {
@@ -366,15 +395,10 @@ func (p *Provider) Mint(t Token) (string, error) {
 		}
 	}
 	tok := jwt.NewWithClaims(method, claims)
-	tok.Header["alg"] = key.alg
 	tok.Header["typ"] = "at+jwt"
-	tok.Header["kid"] = key.kid
-	switch t.KID {
-	case "":
-	case NoKID:
+	tok.Header["kid"] = cmp.Or(t.KID, key.kid)
+	if t.OmitKID {
 		delete(tok.Header, "kid")
-	default:
-		tok.Header["kid"] = t.KID
 	}
 	for k, v := range t.Header {
 		if v == nil {
@@ -443,10 +467,7 @@ func (p *Provider) SignRaw(kid string, header, payload []byte) (string, error) {
 	if key == nil {
 		return "", fmt.Errorf("authtest: no key %q", kid)
 	}
-	method := jwt.GetSigningMethod(key.alg)
-	if key.alg == "Ed25519" {
-		method = jwt.SigningMethodEdDSA
-	}
+	method, _ := keyset.Method(key.alg)
 	enc := base64.RawURLEncoding
 	input := enc.EncodeToString(header) + "." + enc.EncodeToString(payload)
 	sig, err := method.Sign(input, key.priv)

@@ -7,7 +7,26 @@ import (
 
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/keyset"
 )
+
+// Parse reads a JWKS document into a static key set, for tests and
+// development: unusable keys are skipped and reported.
+func ExampleParse() {
+	doc := []byte(`{"keys":[
+		{"kty":"OKP","crv":"Ed25519","kid":"ed-1","x":"11qYAYKxCrfVS_7TyWQHOg7hcvPapiMlrwIaaPcHURo"},
+		{"kty":"oct","kid":"hmac","k":"c2VjcmV0"}]}`)
+	set, skipped, err := jwks.Parse(doc)
+	if err != nil {
+		panic(err)
+	}
+	fmt.Println(set.Len(), skipped[0].KID, skipped[0].Reason)
+	_, err = set.Key(context.Background(), keyset.Query{KeyID: "ed-1", Algorithm: "EdDSA"})
+	fmt.Println(err)
+	// Output:
+	// 1 hmac symmetric (oct) keys are never used
+	// <nil>
+}
 
 // A Source discovers the JWKS from the issuer and keeps it fresh. The issuer
 // here is an in-process test server; in production it is your authorization
@@ -29,9 +48,9 @@ func ExampleNew() {
 	h := src.Health()
 	fmt.Println(h.Ready, h.KeyCount, h.JWKSURL == as.Issuer()+"/jwks")
 
-	_, err = src.Key(ctx, as.KIDs("EdDSA")[0], "RS256")
+	_, err = src.Key(ctx, keyset.Query{KeyID: as.KIDs("EdDSA")[0], Algorithm: "RS256"})
 	fmt.Println(err)
 	// Output:
 	// true 1 true
-	// jwks: algorithm does not match the key
+	// keyset: algorithm does not match the key
 }

@@ -24,6 +24,7 @@ import (
 	"time"
 
 	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/go-json-experiment/json/jsontext"
 )
 
@@ -36,7 +37,7 @@ const leakWindow = 16
 var fixedTexts = []string{
 	"jwks: the document is not a JSON Web Key Set",
 	"jwks: the document has no usable signing key",
-	"jwks: set exactly one of JWKSURL/Issuer and Static",
+	"keyset: unusable key",
 }
 
 // leaked returns the first run of more than leakWindow bytes of doc that msg
@@ -84,19 +85,19 @@ func kidsOf(doc []byte) []string {
 // algCurve is the curve each ES alg needs.
 var algCurve = map[string]elliptic.Curve{"ES256": elliptic.P256(), "ES384": elliptic.P384(), "ES512": elliptic.P521()}
 
-// checkKey asserts that a key Lookup returned for kid and alg is a usable
+// checkKey asserts that a key Find returned for kid and alg is a usable
 // verification key of the family alg needs.
-func checkKey(t *testing.T, k *jwks.Key, kid, alg string) {
+func checkKey(t *testing.T, k keyset.Key, kid, alg string) {
 	t.Helper()
-	if kid != "" && k.KID != kid {
-		t.Fatalf("Lookup(%q, %s) returned the key of kid %q", kid, alg, k.KID)
+	if kid != "" && k.ID != kid {
+		t.Fatalf("Find(%q, %s) returned the key of kid %q", kid, alg, k.ID)
 	}
-	if k.Alg != "" && k.Alg != alg || !k.Suits(alg) {
-		t.Fatalf("Lookup(%q, %s) returned a key pinned to %q", kid, alg, k.Alg)
+	if k.Algorithm != "" && k.Algorithm != alg || !k.Suits(alg) {
+		t.Fatalf("Find(%q, %s) returned a key pinned to %q", kid, alg, k.Algorithm)
 	}
 	switch pub := k.Public.(type) {
 	case *rsa.PublicKey:
-		if pub.N == nil || pub.N.BitLen() < jwks.MinRSABits {
+		if pub.N == nil || pub.N.BitLen() < keyset.MinRSABits {
 			t.Fatalf("kid %q: RSA key of %d bits", kid, pub.N.BitLen())
 		}
 		if alg[:2] != "RS" && alg[:2] != "PS" {
@@ -207,10 +208,10 @@ func fuzzDocs(t testing.TB) []string {
 	}
 }
 
-// FuzzJWKS feeds arbitrary bytes to jwks.New as a Static document and, for a
-// quarter of them, serves them from an httptest server to a remote Source and
-// Refresh. Properties: no panic; a document is accepted by both paths or by
-// neither; success means at least one usable key, and every key that Lookup
+// FuzzJWKS feeds arbitrary bytes to jwks.Parse and, for a quarter of them,
+// serves them from an httptest server to a remote Source and Refresh.
+// Properties: no panic; a document is accepted by both paths or by
+// neither; success means at least one usable key, and every key that Find
 // returns, for every kid in the document and every algorithm, is an RSA key of
 // at least MinRSABits, an ECDSA key on P-256/384/521 or a 32-byte Ed25519 key,
 // of the family the alg needs; Lookup errors are sentinels; and no error or
@@ -226,42 +227,40 @@ func FuzzJWKS(f *testing.F) {
 		}
 	}))
 	f.Cleanup(srv.Close)
-	algs := jwks.Algorithms()
+	algs := keyset.Algorithms()
 
 	f.Fuzz(func(t *testing.T, doc []byte) {
 		ctx := context.Background()
-		src, err := jwks.New(jwks.Config{Static: doc, Logger: quiet()})
+		set, skipped, err := jwks.Parse(doc)
+		for _, sk := range skipped {
+			if w := leaked(sk.Reason, doc); w != "" {
+				t.Fatalf("skip reason %q repeats %q of the document", sk.Reason, w)
+			}
+		}
 		if err != nil {
-			if src != nil {
-				t.Fatalf("New returned a Source with error %v", err)
+			if set != nil {
+				t.Fatalf("Parse returned a set with error %v", err)
 			}
 			if w := leaked(err.Error(), doc); w != "" {
 				t.Fatalf("error %q repeats %q of the document", err, w)
 			}
 		} else {
-			defer src.Close()
-			h := src.Health()
-			if !h.Ready || h.KeyCount < 1 {
-				t.Fatalf("accepted a document without usable keys: %+v", h)
-			}
-			for _, sk := range h.Skipped {
-				if w := leaked(sk.Reason, doc); w != "" {
-					t.Fatalf("skip reason %q repeats %q of the document", sk.Reason, w)
-				}
+			if set.Len() < 1 {
+				t.Fatal("accepted a document without usable keys")
 			}
 			for _, kid := range append(kidsOf(doc), "") {
 				for _, alg := range algs {
-					k, err := src.Lookup(ctx, kid, alg)
+					k, err := set.Find(kid, alg)
 					switch {
 					case err == nil:
 						checkKey(t, k, kid, alg)
-					case !errors.Is(err, jwks.ErrKeyNotFound) && !errors.Is(err, jwks.ErrKeyAlgMismatch):
-						t.Fatalf("Lookup(%q, %s): unexpected error %v", kid, alg, err)
+					case !errors.Is(err, keyset.ErrKeyNotFound) && !errors.Is(err, keyset.ErrAlgMismatch):
+						t.Fatalf("Find(%q, %s): unexpected error %v", kid, alg, err)
 					}
 				}
 				for _, alg := range []string{"HS256", "none", "", "RSA-OAEP"} {
-					if _, err := src.Lookup(ctx, kid, alg); !errors.Is(err, jwks.ErrUnsupportedAlg) {
-						t.Fatalf("Lookup(%q, %q) = %v, want ErrUnsupportedAlg", kid, alg, err)
+					if _, err := set.Find(kid, alg); !errors.Is(err, keyset.ErrUnsupportedAlg) {
+						t.Fatalf("Find(%q, %q) = %v, want ErrUnsupportedAlg", kid, alg, err)
 					}
 				}
 			}
@@ -281,7 +280,7 @@ func FuzzJWKS(f *testing.F) {
 		defer cancel()
 		rerr = remote.Refresh(rctx)
 		if (err == nil) != (rerr == nil) {
-			t.Fatalf("static New: %v; remote Refresh: %v", err, rerr)
+			t.Fatalf("Parse: %v; remote Refresh: %v", err, rerr)
 		}
 		if rerr != nil {
 			if w := leaked(rerr.Error(), doc); w != "" {
@@ -292,8 +291,8 @@ func FuzzJWKS(f *testing.F) {
 			}
 			return
 		}
-		if got, want := remote.Health().KeyCount, src.Health().KeyCount; got != want {
-			t.Fatalf("remote source holds %d keys, static %d", got, want)
+		if got, want := remote.Health().KeyCount, set.Len(); got != want {
+			t.Fatalf("remote source holds %d keys, Parse %d", got, want)
 		}
 	})
 }

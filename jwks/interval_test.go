@@ -6,8 +6,8 @@ import (
 )
 
 func TestCacheControlMaxAgeWithinBounds(t *testing.T) {
-	s := &Source{cfg: withDefaults(Config{RefreshInterval: 15 * time.Minute,
-		MinRefreshInterval: time.Minute, MaxRefreshInterval: time.Hour})}
+	s := &Source{cfg: (Config{RefreshInterval: 15 * time.Minute,
+		MinRefreshInterval: time.Minute, MaxRefreshInterval: time.Hour}).withDefaults()}
 	for _, tc := range []struct {
 		name, cc string
 		want     time.Duration

@@ -12,8 +12,9 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/MicahParks/jwkset"
 	"github.com/MicahParks/keyfunc/v3"
+	"github.com/clientcasa/oauthguard/internal/fetch"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -31,9 +32,25 @@ const (
 	DefaultRetryMax           = time.Minute
 )
 
-// Config configures a [Source]. Exactly one of JWKSURL, Issuer (discovery) and
-// Static is required; JWKSURL and Issuer may be given together, in which case
-// no discovery happens. Every other field has a documented default.
+// MaxBodyBytesLimit is the largest accepted Config.MaxBodyBytes.
+const MaxBodyBytesLimit = 16 << 20
+
+// The errors of a Source's lookups, besides keyset's. Both match
+// keyset.ErrUnavailable (a validator answers 503); the error returned also
+// says what the last fetch attempt met.
+var (
+	// ErrNotFetched: no JWKS has been fetched yet.
+	ErrNotFetched = fmt.Errorf("%w: no JWKS fetched yet", keyset.ErrUnavailable)
+	// ErrStale: the last good JWKS is older than Config.MaxStaleness.
+	ErrStale = fmt.Errorf("%w: the last good JWKS is older than MaxStaleness", keyset.ErrUnavailable)
+	// ErrInsecureURL: a URL is neither https nor http to a loopback host
+	// (unless Config.AllowInsecureHTTP).
+	ErrInsecureURL = fetch.ErrInsecureURL
+)
+
+// Config configures a [Source]. JWKSURL or Issuer is required; given
+// together, no discovery happens. Every other field's zero value is a
+// documented default; negative values are errors.
 type Config struct {
 	// JWKSURL is the JWKS endpoint, e.g. https://auth.example.com/api/auth/jwks.
 	JWKSURL string
@@ -43,16 +60,14 @@ type Config struct {
 	// then {issuer}/.well-known/openid-configuration. The metadata's issuer
 	// must equal Issuer exactly.
 	Issuer string
-	// Static is a JWKS document (JSON) used as is, never refreshed: for tests
-	// and development.
-	Static []byte
 
-	// HTTPClient makes every request. Zero: a dedicated client with Timeout and
-	// no more than 3 redirects, each held to the same https rule.
+	// HTTPClient makes every request. Zero: a dedicated client with Timeout
+	// that follows at most 3 redirects, each held to the same https rule.
 	HTTPClient *http.Client
 	// Timeout bounds each metadata or JWKS request. Zero: DefaultTimeout (5 s).
 	Timeout time.Duration
-	// MaxBodyBytes caps each response body. Zero: DefaultMaxBodyBytes (1 MiB).
+	// MaxBodyBytes caps each response body, at most MaxBodyBytesLimit
+	// (16 MiB). Zero: DefaultMaxBodyBytes (1 MiB).
 	MaxBodyBytes int64
 	// AllowInsecureHTTP permits http:// URLs for hosts other than loopback
 	// (127.0.0.0/8, ::1, localhost), which are always allowed. Zero: https only.
@@ -62,7 +77,7 @@ type Config struct {
 	// Cache-Control max-age. Zero: DefaultRefreshInterval (15 min).
 	RefreshInterval time.Duration
 	// MinRefreshInterval and MaxRefreshInterval bound a Cache-Control max-age
-	// taken from the JWKS response. Zero: 1 min and 1 h.
+	// taken from the JWKS response; Min must not exceed Max. Zero: 1 min and 1 h.
 	MinRefreshInterval time.Duration
 	MaxRefreshInterval time.Duration
 	// UnknownKIDInterval is the least time between two refreshes triggered by
@@ -72,10 +87,10 @@ type Config struct {
 	// or joined. Zero: DefaultUnknownKIDWait (1 s).
 	UnknownKIDWait time.Duration
 	// MaxStaleness is how long the last good keys are used while refreshes
-	// fail; after that lookups return ErrKeysUnavailable. Zero: 12 h.
+	// fail; after that lookups return ErrStale. Zero: 12 h.
 	MaxStaleness time.Duration
 	// RetryMin and RetryMax bound the exponential backoff (with jitter) after
-	// a failed fetch. Zero: 1 s and 1 min.
+	// a failed fetch; Min must not exceed Max. Zero: 1 s and 1 min.
 	RetryMin time.Duration
 	RetryMax time.Duration
 
@@ -86,6 +101,69 @@ type Config struct {
 	Now func() time.Time
 }
 
+// check reports every mistake in c, before defaults apply.
+func (c Config) check() error {
+	var errs []error
+	if c.JWKSURL == "" && c.Issuer == "" {
+		errs = append(errs, errors.New("jwks: Config.JWKSURL or Config.Issuer is required"))
+	}
+	for _, u := range []struct{ name, url string }{{"JWKSURL", c.JWKSURL}, {"Issuer", c.Issuer}} {
+		if u.url != "" {
+			if err := fetch.CheckURL(u.url, c.AllowInsecureHTTP); err != nil {
+				errs = append(errs, fmt.Errorf("jwks: Config.%s: %w", u.name, err))
+			}
+		}
+	}
+	for _, d := range []struct {
+		name string
+		v    time.Duration
+	}{{"Timeout", c.Timeout}, {"RefreshInterval", c.RefreshInterval}, {"MinRefreshInterval", c.MinRefreshInterval},
+		{"MaxRefreshInterval", c.MaxRefreshInterval}, {"UnknownKIDInterval", c.UnknownKIDInterval},
+		{"UnknownKIDWait", c.UnknownKIDWait}, {"MaxStaleness", c.MaxStaleness}, {"RetryMin", c.RetryMin}, {"RetryMax", c.RetryMax}} {
+		if d.v < 0 {
+			errs = append(errs, fmt.Errorf("jwks: Config.%s must not be negative (zero means the default)", d.name))
+		}
+	}
+	if c.MaxBodyBytes < 0 || c.MaxBodyBytes > MaxBodyBytesLimit {
+		errs = append(errs, fmt.Errorf("jwks: Config.MaxBodyBytes must be from 0 (default) to %d", MaxBodyBytesLimit))
+	}
+	d := c.withDefaults()
+	if d.MinRefreshInterval > d.MaxRefreshInterval {
+		errs = append(errs, fmt.Errorf("jwks: Config.MinRefreshInterval (%s) exceeds MaxRefreshInterval (%s)", d.MinRefreshInterval, d.MaxRefreshInterval))
+	}
+	if d.RetryMin > d.RetryMax {
+		errs = append(errs, fmt.Errorf("jwks: Config.RetryMin (%s) exceeds RetryMax (%s)", d.RetryMin, d.RetryMax))
+	}
+	return errors.Join(errs...)
+}
+
+func (c Config) withDefaults() Config {
+	def := func(d *time.Duration, v time.Duration) {
+		if *d == 0 {
+			*d = v
+		}
+	}
+	def(&c.Timeout, DefaultTimeout)
+	def(&c.RefreshInterval, DefaultRefreshInterval)
+	def(&c.MinRefreshInterval, DefaultMinRefreshInterval)
+	def(&c.MaxRefreshInterval, DefaultMaxRefreshInterval)
+	def(&c.UnknownKIDInterval, DefaultUnknownKIDInterval)
+	def(&c.UnknownKIDWait, DefaultUnknownKIDWait)
+	def(&c.MaxStaleness, DefaultMaxStaleness)
+	def(&c.RetryMin, DefaultRetryMin)
+	def(&c.RetryMax, DefaultRetryMax)
+	if c.MaxBodyBytes == 0 {
+		c.MaxBodyBytes = DefaultMaxBodyBytes
+	}
+	if c.Logger == nil {
+		c.Logger = slog.Default()
+	}
+	if c.Now == nil {
+		c.Now = time.Now
+	}
+	return c
+}
+
 // Health is a point-in-time report for health and readiness endpoints.
 type Health struct {
 	// Ready is true when lookups can succeed: usable keys are held and are not
@@ -93,14 +171,14 @@ type Health struct {
 	Ready bool
 	// KeyCount is the number of usable keys held.
 	KeyCount int
-	// JWKSURL is the URL in use ("" for a static set or before discovery).
+	// JWKSURL is the URL in use ("" before discovery).
 	JWKSURL string
 	// LastRefresh is the time of the last successful fetch (zero: never).
 	LastRefresh time.Time
 	// LastAttempt is the time of the last fetch attempt.
 	LastAttempt time.Time
-	// NextRefresh is when the background refresh runs next (zero for a
-	// static set, or before the first attempt has ended).
+	// NextRefresh is when the background refresh runs next (zero before the
+	// first attempt has ended).
 	NextRefresh time.Time
 	// LastError describes the last attempt's failure, "" when it succeeded.
 	LastError string
@@ -110,15 +188,15 @@ type Health struct {
 	Fetches int64
 }
 
-// Source holds the verification keys of one authorization server and keeps
-// them fresh. It is safe for concurrent use; lookups never take a lock while
-// a fetch is in progress.
+// Source holds the verification keys of one authorization server, fetched
+// from its JWKS, and keeps them fresh. It implements keyset.Source. It is
+// safe for concurrent use; lookups never take a lock while a fetch is in
+// progress.
 type Source struct {
-	cfg    Config
-	log    *slog.Logger
-	client *http.Client
-	keys   atomic.Pointer[loaded]
-	jwkset *jwkset.MemoryJWKSet
+	cfg  Config
+	log  *slog.Logger
+	http fetch.Client
+	keys atomic.Pointer[loaded]
 
 	ctx    context.Context
 	cancel context.CancelFunc
@@ -136,7 +214,7 @@ type Source struct {
 }
 
 type loaded struct {
-	set     *keySet
+	set     *keyset.Set
 	fetched time.Time
 }
 
@@ -145,69 +223,25 @@ type flight struct {
 	err  error
 }
 
-// New checks cfg and returns a Source. A remote source starts fetching in the
+// New checks cfg and returns a Source, which starts fetching in the
 // background at once and never blocks start-up: until the first fetch
-// succeeds, lookups return ErrKeysUnavailable, and failed fetches are retried
-// with backoff. Call Close to stop it. A Static source is parsed here and
-// returns an error when it has no usable key.
+// succeeds, lookups return ErrNotFetched, and failed fetches are retried
+// with backoff. Call Close to stop it. Every mistake in cfg is reported,
+// joined in one error.
 func New(cfg Config) (*Source, error) {
-	if remote := cfg.JWKSURL != "" || cfg.Issuer != ""; remote == (cfg.Static != nil) {
-		return nil, errors.New("jwks: set exactly one of JWKSURL/Issuer and Static")
+	if err := cfg.check(); err != nil {
+		return nil, err
 	}
-	cfg = withDefaults(cfg)
-	s := &Source{cfg: cfg, log: cfg.Logger, jwkset: jwkset.NewMemoryStorage(),
-		done: make(chan struct{}), ready: make(chan struct{})}
+	cfg = cfg.withDefaults()
+	s := &Source{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), ready: make(chan struct{}), jwksURL: cfg.JWKSURL}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
-	if cfg.Static != nil {
-		close(s.done)
-		if err := s.install(cfg.Static); err != nil {
-			return nil, err
-		}
-		close(s.ready)
-		return s, nil
+	client := cfg.HTTPClient
+	if client == nil {
+		client = fetch.NewHTTPClient(cfg.Timeout, cfg.AllowInsecureHTTP)
 	}
-	for _, u := range []string{cfg.JWKSURL, cfg.Issuer} {
-		if u == "" {
-			continue
-		}
-		if err := checkURL(u, cfg.AllowInsecureHTTP); err != nil {
-			return nil, err
-		}
-	}
-	s.jwksURL = cfg.JWKSURL
-	s.client = cfg.HTTPClient
-	if s.client == nil {
-		s.client = newHTTPClient(cfg)
-	}
+	s.http = fetch.Client{HTTP: client, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes}
 	go s.run()
 	return s, nil
-}
-
-func withDefaults(c Config) Config {
-	def := func(d *time.Duration, v time.Duration) {
-		if *d <= 0 {
-			*d = v
-		}
-	}
-	def(&c.Timeout, DefaultTimeout)
-	def(&c.RefreshInterval, DefaultRefreshInterval)
-	def(&c.MinRefreshInterval, DefaultMinRefreshInterval)
-	def(&c.MaxRefreshInterval, DefaultMaxRefreshInterval)
-	def(&c.UnknownKIDInterval, DefaultUnknownKIDInterval)
-	def(&c.UnknownKIDWait, DefaultUnknownKIDWait)
-	def(&c.MaxStaleness, DefaultMaxStaleness)
-	def(&c.RetryMin, DefaultRetryMin)
-	def(&c.RetryMax, DefaultRetryMax)
-	if c.MaxBodyBytes <= 0 {
-		c.MaxBodyBytes = DefaultMaxBodyBytes
-	}
-	if c.Logger == nil {
-		c.Logger = slog.Default()
-	}
-	if c.Now == nil {
-		c.Now = time.Now
-	}
-	return c
 }
 
 // Close stops background refreshing. Lookups keep answering from the keys
@@ -223,62 +257,83 @@ func (s *Source) WaitReady(ctx context.Context) error {
 	case <-s.ready:
 		return nil
 	case <-ctx.Done():
-		return fmt.Errorf("%w: %w", ErrKeysUnavailable, ctx.Err())
+		return fmt.Errorf("%w: %w", s.unavailable(ErrNotFetched), ctx.Err())
 	}
 }
 
-// Key returns the public key that verifies a token with the given kid and
-// alg. A kid missing from the set triggers a refresh, at most once per
-// UnknownKIDInterval and shared by all concurrent callers; the caller waits
-// for it no longer than UnknownKIDWait or its ctx. A miss while the rate limit
-// holds returns ErrKeyNotFound at once.
-func (s *Source) Key(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
-	k, err := s.Lookup(ctx, kid, alg)
-	if err != nil {
-		return nil, err
+// Key returns the public key that verifies a token with q's kid and alg,
+// selected by keyset's rule. A kid missing from the set triggers a refresh,
+// at most once per UnknownKIDInterval and shared by all concurrent callers;
+// the caller waits for it no longer than UnknownKIDWait or its ctx. A miss
+// while the rate limit holds returns keyset.ErrKeyNotFound at once.
+func (s *Source) Key(ctx context.Context, q keyset.Query) (crypto.PublicKey, error) {
+	if _, ok := keyset.Method(q.Algorithm); !ok {
+		return nil, keyset.ErrUnsupportedAlg
 	}
-	return k.Public, nil
-}
-
-// Lookup is Key returning the whole *Key, whose pointer identity stays the
-// same for as long as the key remains in the set.
-func (s *Source) Lookup(ctx context.Context, kid, alg string) (*Key, error) {
-	if algFamily[alg] == 0 {
-		return nil, ErrUnsupportedAlg
-	}
-	l := s.current()
+	l, err := s.current()
 	if l == nil {
 		// Nothing usable: join a fetch in progress, briefly.
 		if f := s.inflight(); f != nil {
 			s.wait(ctx, f)
-			l = s.current()
+			l, err = s.current()
 		}
 		if l == nil {
-			return nil, ErrKeysUnavailable
+			return nil, err
 		}
 	}
-	k, err := l.set.find(kid, alg)
-	if !errors.Is(err, ErrKeyNotFound) || kid == "" || s.cfg.Static != nil {
-		return k, err
+	k, err := l.set.Find(q.KeyID, q.Algorithm)
+	if !errors.Is(err, keyset.ErrKeyNotFound) || q.KeyID == "" {
+		return k.Public, err
 	}
 	f := s.triggerUnknownKID()
 	if f == nil {
 		return nil, err
 	}
 	s.wait(ctx, f)
-	if l = s.current(); l == nil {
-		return nil, ErrKeysUnavailable
+	if l, err = s.current(); l == nil {
+		return nil, err
 	}
-	return l.set.find(kid, alg)
+	k, err = l.set.Find(q.KeyID, q.Algorithm)
+	return k.Public, err
 }
 
-// current returns the held keys unless they are too stale to use.
-func (s *Source) current() *loaded {
-	l := s.keys.Load()
-	if l == nil || (s.cfg.Static == nil && s.cfg.Now().Sub(l.fetched) > s.cfg.MaxStaleness) {
-		return nil
+// Keyfunc returns a golang-jwt Keyfunc over the same lookup as Key, for code
+// that calls jwt.Parse itself (see keyset.Keyfunc). Its errors also match
+// keyfunc.ErrKeyfunc, as those of github.com/MicahParks/keyfunc/v3 do, so
+// code written for that package keeps working.
+func (s *Source) Keyfunc() jwt.Keyfunc {
+	kf := keyset.Keyfunc(s)
+	return func(t *jwt.Token) (any, error) {
+		k, err := kf(t)
+		if err != nil {
+			return nil, fmt.Errorf("%w: %w", keyfunc.ErrKeyfunc, err)
+		}
+		return k, nil
 	}
-	return l
+}
+
+// current returns the held keys unless they are too stale to use, and
+// otherwise the error a lookup gets.
+func (s *Source) current() (*loaded, error) {
+	l := s.keys.Load()
+	switch {
+	case l == nil:
+		return nil, s.unavailable(ErrNotFetched)
+	case s.cfg.Now().Sub(l.fetched) > s.cfg.MaxStaleness:
+		return nil, s.unavailable(ErrStale)
+	}
+	return l, nil
+}
+
+// unavailable is kind with what the last attempt met, for logs.
+func (s *Source) unavailable(kind error) error {
+	s.mu.Lock()
+	last := s.health.LastError
+	s.mu.Unlock()
+	if last == "" {
+		return kind
+	}
+	return fmt.Errorf("%w (last attempt: %s)", kind, last)
 }
 
 func (s *Source) wait(ctx context.Context, f *flight) {
@@ -312,16 +367,13 @@ func (s *Source) triggerUnknownKID() *flight {
 	}
 	s.lastTrigger = now
 	s.mu.Unlock()
-	return s.refresh()
+	return s.refresh(false)
 }
 
 // Refresh fetches the keys now (joining a fetch in progress) and waits for
 // the outcome or ctx. On failure the keys held so far are kept.
 func (s *Source) Refresh(ctx context.Context) error {
-	if s.cfg.Static != nil {
-		return nil
-	}
-	f := s.refresh()
+	f := s.refresh(false)
 	select {
 	case <-f.done:
 		return f.err
@@ -330,8 +382,10 @@ func (s *Source) Refresh(ctx context.Context) error {
 	}
 }
 
-// refresh starts a fetch unless one is running; single-flight.
-func (s *Source) refresh() *flight {
+// refresh starts a fetch unless one is running; single-flight. A failure is
+// logged here unless the background loop started the fetch (scheduled), in
+// which case the loop logs it with the next attempt's time.
+func (s *Source) refresh(scheduled bool) *flight {
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	if s.flight != nil {
@@ -352,14 +406,33 @@ func (s *Source) refresh() *flight {
 		}
 		f.err = err
 		s.mu.Unlock()
-		if err != nil {
-			s.log.Warn("jwks: refresh failed; keeping the last good keys", "error", err.Error())
-		} else {
+		if err == nil {
 			s.readyOnce.Do(func() { close(s.ready) })
+		} else if !scheduled {
+			s.logFailure(err, 0)
 		}
 		close(f.done)
 	}()
 	return f
+}
+
+// logFailure says what a failed fetch means for requests: the last good
+// keys are still used, they are too old, or there are none yet.
+func (s *Source) logFailure(err error, next time.Duration) {
+	attrs := []any{"error", err.Error()}
+	if next > 0 {
+		attrs = append(attrs, "next_attempt_in", next.Round(time.Millisecond).String())
+	}
+	l := s.keys.Load()
+	switch {
+	case l == nil:
+		s.log.Warn("jwks: fetch failed; no signing keys held yet, so requests get 503 until a fetch succeeds", attrs...)
+	case s.cfg.Now().Sub(l.fetched) > s.cfg.MaxStaleness:
+		s.log.Error("jwks: refresh failed; the last good keys are older than MaxStaleness, so requests get 503", attrs...)
+	default:
+		attrs = append(attrs, "keys_age", s.cfg.Now().Sub(l.fetched).Round(time.Second).String())
+		s.log.Warn("jwks: refresh failed; keeping the last good keys", attrs...)
+	}
 }
 
 // run refreshes on the schedule: the configured interval or the response's
@@ -368,7 +441,7 @@ func (s *Source) run() {
 	defer close(s.done)
 	backoff := s.cfg.RetryMin
 	for {
-		f := s.refresh()
+		f := s.refresh(true)
 		select {
 		case <-f.done:
 		case <-s.ctx.Done():
@@ -378,6 +451,7 @@ func (s *Source) run() {
 		if f.err != nil {
 			next = backoff/2 + rand.N(backoff/2+1)
 			backoff = min(2*backoff, s.cfg.RetryMax)
+			s.logFailure(f.err, next)
 		} else {
 			backoff = s.cfg.RetryMin
 		}
@@ -406,7 +480,7 @@ func (s *Source) nextInterval() time.Duration {
 // install parses a JWKS document and, when it holds a usable key, makes it the
 // current set. A document without usable keys never replaces a good one.
 func (s *Source) install(doc []byte) error {
-	keys, skipped, err := parseSet(doc)
+	set, skipped, err := Parse(doc)
 	for _, sk := range skipped {
 		s.log.Warn("jwks: skipped an unusable key", "index", sk.Index, "kid", sk.KID, "reason", sk.Reason)
 	}
@@ -414,22 +488,10 @@ func (s *Source) install(doc []byte) error {
 		return err
 	}
 	now := s.cfg.Now()
-	s.keys.Store(&loaded{set: newKeySet(keys), fetched: now})
-	jwks := make([]jwkset.JWK, 0, len(keys))
-	for _, k := range keys {
-		alg := jwkset.ALG(k.Alg)
-		if k.Alg == "Ed25519" {
-			alg = "" // jwkset names it EdDSA
-		}
-		j, err := jwkset.NewJWKFromKey(k.Public, jwkset.JWKOptions{Metadata: jwkset.JWKMetadataOptions{KID: k.KID, ALG: alg}})
-		if err == nil {
-			jwks = append(jwks, j)
-		}
-	}
-	_ = s.jwkset.KeyReplaceAll(context.Background(), jwks)
+	s.keys.Store(&loaded{set: set, fetched: now})
 	s.mu.Lock()
 	s.health.LastRefresh = now
-	s.health.KeyCount = len(keys)
+	s.health.KeyCount = set.Len()
 	s.health.Skipped = skipped
 	s.mu.Unlock()
 	return nil
@@ -442,17 +504,8 @@ func (s *Source) Health() Health {
 	h.JWKSURL = s.jwksURL
 	s.mu.Unlock()
 	h.Skipped = append([]SkippedKey(nil), h.Skipped...)
-	h.Ready = s.current() != nil
+	l, _ := s.current()
+	h.Ready = l != nil
 	h.Fetches = s.fetches.Load()
 	return h
-}
-
-// Keyfunc returns a golang-jwt Keyfunc over the keys currently held, for code
-// that calls jwt.Parse itself. It never fetches: unknown kids fail.
-func (s *Source) Keyfunc() jwt.Keyfunc {
-	k, err := keyfunc.New(keyfunc.Options{Storage: s.jwkset})
-	if err != nil {
-		return func(*jwt.Token) (any, error) { return nil, err }
-	}
-	return k.Keyfunc
 }

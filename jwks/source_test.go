@@ -21,7 +21,11 @@ import (
 
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/keyset"
 )
+
+// q is the query for a token with kid and alg.
+func q(kid, alg string) keyset.Query { return keyset.Query{KeyID: kid, Algorithm: alg} }
 
 // clock is a settable test clock.
 type clock struct {
@@ -94,7 +98,7 @@ func TestRotationNewKidAcceptedAfterOneRefresh(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Key(context.Background(), newKID, "EdDSA"); err != nil {
+	if _, err := s.Key(context.Background(), q(newKID, "EdDSA")); err != nil {
 		t.Fatalf("new kid after rotation: %v", err)
 	}
 	if got := as.JWKSFetches() - before; got != 1 {
@@ -107,17 +111,17 @@ func TestRemovedKeyRejectedAfterRefresh(t *testing.T) {
 	s := newSource(t, jwks.Config{JWKSURL: as.JWKSURL()}, newClock())
 	waitReady(t, s)
 	kids := as.KIDs("ES256")
-	if _, err := s.Key(context.Background(), kids[0], "ES256"); err != nil {
+	if _, err := s.Key(context.Background(), q(kids[0], "ES256")); err != nil {
 		t.Fatal(err)
 	}
 	as.RemoveKey(kids[0])
 	if err := s.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Key(context.Background(), kids[0], "ES256"); !errors.Is(err, jwks.ErrKeyNotFound) {
+	if _, err := s.Key(context.Background(), q(kids[0], "ES256")); !errors.Is(err, keyset.ErrKeyNotFound) {
 		t.Fatalf("removed key: err = %v, want ErrKeyNotFound", err)
 	}
-	if _, err := s.Key(context.Background(), kids[1], "ES256"); err != nil {
+	if _, err := s.Key(context.Background(), q(kids[1], "ES256")); err != nil {
 		t.Fatalf("remaining key: %v", err)
 	}
 }
@@ -147,7 +151,7 @@ func TestOutagesKeepCachedKeys(t *testing.T) {
 			go func() { refreshed <- s.Refresh(context.Background()) }()
 			start := time.Now()
 			for range 100 {
-				if _, err := s.Key(context.Background(), kid, "RS256"); err != nil {
+				if _, err := s.Key(context.Background(), q(kid, "RS256")); err != nil {
 					t.Fatalf("cached key during outage: %v", err)
 				}
 			}
@@ -164,7 +168,7 @@ func TestOutagesKeepCachedKeys(t *testing.T) {
 			// An unknown kid waits at most UnknownKIDWait for a refresh.
 			clk.Add(time.Hour)
 			start = time.Now()
-			if _, err := s.Key(context.Background(), "unknown", "RS256"); !errors.Is(err, jwks.ErrKeyNotFound) {
+			if _, err := s.Key(context.Background(), q("unknown", "RS256")); !errors.Is(err, keyset.ErrKeyNotFound) {
 				t.Fatalf("unknown kid: %v", err)
 			}
 			if d := time.Since(start); d > time.Second {
@@ -188,8 +192,8 @@ func TestUnknownKIDFloodIsRateLimited(t *testing.T) {
 		go func() {
 			defer wg.Done()
 			start := time.Now()
-			_, err := s.Key(context.Background(), fmt.Sprintf("random-%d", i), "EdDSA")
-			if !errors.Is(err, jwks.ErrKeyNotFound) {
+			_, err := s.Key(context.Background(), q(fmt.Sprintf("random-%d", i), "EdDSA"))
+			if !errors.Is(err, keyset.ErrKeyNotFound) {
 				t.Errorf("random kid: %v", err)
 			}
 			if time.Since(start) > 2*time.Second {
@@ -207,7 +211,7 @@ func TestUnknownKIDFloodIsRateLimited(t *testing.T) {
 	// The next interval allows exactly one more.
 	clk.Add(31 * time.Second)
 	for i := range 50 {
-		_, _ = s.Key(context.Background(), fmt.Sprintf("again-%d", i), "EdDSA")
+		_, _ = s.Key(context.Background(), q(fmt.Sprintf("again-%d", i), "EdDSA"))
 	}
 	if got := as.JWKSFetches() - before; got != 2 {
 		t.Fatalf("fetches after the interval = %d, want 2", got)
@@ -228,29 +232,6 @@ func TestOversizeBodyRejected(t *testing.T) {
 	}
 }
 
-func TestFirstFetchFailingThenRecovering(t *testing.T) {
-	as := startAS(t, authtest.Options{Algs: []string{"ES256"}})
-	as.SetFault(authtest.Fault500)
-	s := newSource(t, jwks.Config{JWKSURL: as.JWKSURL(), RetryMin: 10 * time.Millisecond,
-		RetryMax: 20 * time.Millisecond, UnknownKIDWait: 10 * time.Millisecond}, newClock())
-	kid := as.KIDs("ES256")[0]
-	if _, err := s.Key(context.Background(), kid, "ES256"); !errors.Is(err, jwks.ErrKeysUnavailable) {
-		t.Fatalf("before any fetch: %v, want ErrKeysUnavailable", err)
-	}
-	// Backoff retries keep going; wait for at least two failed attempts.
-	for as.JWKSFetches() < 2 {
-		time.Sleep(5 * time.Millisecond)
-	}
-	if h := s.Health(); h.Ready || h.LastError == "" || !h.LastRefresh.IsZero() {
-		t.Fatalf("health while failing = %+v", h)
-	}
-	as.SetFault(authtest.FaultNone)
-	waitReady(t, s)
-	if _, err := s.Key(context.Background(), kid, "ES256"); err != nil {
-		t.Fatalf("after recovery: %v", err)
-	}
-}
-
 func TestMaxStalenessDropsKeys(t *testing.T) {
 	as := startAS(t, authtest.Options{Algs: []string{"EdDSA"}})
 	clk := newClock()
@@ -259,18 +240,18 @@ func TestMaxStalenessDropsKeys(t *testing.T) {
 	kid := as.KIDs("EdDSA")[0]
 	as.SetFault(authtest.Fault500)
 	clk.Add(time.Hour)
-	if _, err := s.Key(context.Background(), kid, "EdDSA"); err != nil {
+	if _, err := s.Key(context.Background(), q(kid, "EdDSA")); err != nil {
 		t.Fatalf("within staleness: %v", err)
 	}
 	clk.Add(90 * time.Minute)
-	if _, err := s.Key(context.Background(), kid, "EdDSA"); !errors.Is(err, jwks.ErrKeysUnavailable) {
+	if _, err := s.Key(context.Background(), q(kid, "EdDSA")); !errors.Is(err, keyset.ErrUnavailable) {
 		t.Fatalf("beyond staleness: %v, want ErrKeysUnavailable", err)
 	}
 	as.SetFault(authtest.FaultNone)
 	if err := s.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.Key(context.Background(), kid, "EdDSA"); err != nil {
+	if _, err := s.Key(context.Background(), q(kid, "EdDSA")); err != nil {
 		t.Fatalf("after a good refresh: %v", err)
 	}
 }
@@ -335,11 +316,11 @@ func TestUnusableKeysSkippedNeverEmptyTheSet(t *testing.T) {
 			t.Errorf("small-order key %q skipped for another reason: %s", sk.KID, sk.Reason)
 		}
 	}
-	if _, err := s.Key(context.Background(), as.KIDs("EdDSA")[0], "EdDSA"); err != nil {
+	if _, err := s.Key(context.Background(), q(as.KIDs("EdDSA")[0], "EdDSA")); err != nil {
 		t.Fatalf("good key beside bad ones: %v", err)
 	}
 	for _, kid := range []string{"hmac", "rsa-1024", "enc-use", "hs-alg"} {
-		if _, err := s.Key(context.Background(), kid, "RS256"); err == nil {
+		if _, err := s.Key(context.Background(), q(kid, "RS256")); err == nil {
 			t.Errorf("unusable key %q was returned", kid)
 		}
 	}
@@ -361,7 +342,7 @@ func TestDocumentWithoutUsableKeysKeepsOldSet(t *testing.T) {
 		if err := s.Refresh(context.Background()); err == nil {
 			t.Errorf("document %s: refresh succeeded", next)
 		}
-		if _, err := s.Key(context.Background(), as.KIDs("ES256")[0], "ES256"); err != nil {
+		if _, err := s.Key(context.Background(), q(as.KIDs("ES256")[0], "ES256")); err != nil {
 			t.Errorf("after document %s the old key is gone: %v", next, err)
 		}
 	}
@@ -383,24 +364,24 @@ func TestKeyAlgBinding(t *testing.T) {
 		want error
 	}{
 		{"pinned_rs256_accepts_rs256", ps, pinned.KIDs("RS256")[0], "RS256", nil},
-		{"pinned_rs256_rejects_ps256", ps, pinned.KIDs("RS256")[0], "PS256", jwks.ErrKeyAlgMismatch},
-		{"pinned_rs256_rejects_rs512", ps, pinned.KIDs("RS256")[0], "RS512", jwks.ErrKeyAlgMismatch},
-		{"pinned_eddsa_rejects_ed25519", ps, pinned.KIDs("EdDSA")[0], "Ed25519", jwks.ErrKeyAlgMismatch},
+		{"pinned_rs256_rejects_ps256", ps, pinned.KIDs("RS256")[0], "PS256", keyset.ErrAlgMismatch},
+		{"pinned_rs256_rejects_rs512", ps, pinned.KIDs("RS256")[0], "RS512", keyset.ErrAlgMismatch},
+		{"pinned_eddsa_rejects_ed25519", ps, pinned.KIDs("EdDSA")[0], "Ed25519", keyset.ErrAlgMismatch},
 		{"unpinned_rsa_accepts_ps256", us, unpinned.KIDs("RS256")[0], "PS256", nil},
 		{"unpinned_rsa_accepts_rs512", us, unpinned.KIDs("RS256")[0], "RS512", nil},
-		{"unpinned_rsa_rejects_es256", us, unpinned.KIDs("RS256")[0], "ES256", jwks.ErrKeyAlgMismatch},
-		{"unpinned_p256_rejects_es384", us, unpinned.KIDs("ES256")[0], "ES384", jwks.ErrKeyAlgMismatch},
+		{"unpinned_rsa_rejects_es256", us, unpinned.KIDs("RS256")[0], "ES256", keyset.ErrAlgMismatch},
+		{"unpinned_p256_rejects_es384", us, unpinned.KIDs("ES256")[0], "ES384", keyset.ErrAlgMismatch},
 		{"unpinned_ed25519_accepts_eddsa", us, unpinned.KIDs("EdDSA")[0], "EdDSA", nil},
 		{"unpinned_ed25519_accepts_ed25519", us, unpinned.KIDs("EdDSA")[0], "Ed25519", nil},
-		{"hs256_unsupported", us, unpinned.KIDs("RS256")[0], "HS256", jwks.ErrUnsupportedAlg},
-		{"none_unsupported", us, unpinned.KIDs("RS256")[0], "none", jwks.ErrUnsupportedAlg},
+		{"hs256_unsupported", us, unpinned.KIDs("RS256")[0], "HS256", keyset.ErrUnsupportedAlg},
+		{"none_unsupported", us, unpinned.KIDs("RS256")[0], "none", keyset.ErrUnsupportedAlg},
 		// One RSA key suits RS256: a token without kid may use it.
 		{"no_kid_single_suitable_key_accepted", us, "", "RS256", nil},
-		{"no_kid_no_suitable_key_rejected", us, "", "ES512", jwks.ErrKeyNotFound},
+		{"no_kid_no_suitable_key_rejected", us, "", "ES512", keyset.ErrKeyNotFound},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			_, err := tc.src.Key(ctx, tc.kid, tc.alg)
+			_, err := tc.src.Key(ctx, q(tc.kid, tc.alg))
 			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
 				t.Fatalf("Key(%q, %q) = %v, want %v", tc.kid, tc.alg, err, tc.want)
 			}
@@ -410,7 +391,7 @@ func TestKeyAlgBinding(t *testing.T) {
 		two := startAS(t, authtest.Options{Algs: []string{"EdDSA", "EdDSA"}})
 		s := newSource(t, jwks.Config{JWKSURL: two.JWKSURL()}, newClock())
 		waitReady(t, s)
-		if _, err := s.Key(ctx, "", "EdDSA"); !errors.Is(err, jwks.ErrKeyNotFound) {
+		if _, err := s.Key(ctx, q("", "EdDSA")); !errors.Is(err, keyset.ErrKeyNotFound) {
 			t.Fatalf("ambiguous kid-less lookup: %v", err)
 		}
 	})
@@ -501,55 +482,6 @@ func TestMetadataURLs(t *testing.T) {
 	}
 }
 
-func TestConfigRules(t *testing.T) {
-	for _, tc := range []struct {
-		name string
-		cfg  jwks.Config
-		want error
-	}{
-		{"http_non_loopback_rejected", jwks.Config{JWKSURL: "http://auth.example.com/jwks"}, jwks.ErrInsecureURL},
-		{"http_loopback_allowed", jwks.Config{JWKSURL: "http://127.0.0.1:1/jwks"}, nil},
-		{"http_localhost_allowed", jwks.Config{JWKSURL: "http://localhost:1/jwks"}, nil},
-		{"http_with_opt_in_allowed", jwks.Config{JWKSURL: "http://auth.internal/jwks", AllowInsecureHTTP: true}, nil},
-		{"ftp_rejected", jwks.Config{JWKSURL: "ftp://auth.example.com/jwks"}, jwks.ErrInsecureURL},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			tc.cfg.Logger = quiet()
-			s, err := jwks.New(tc.cfg)
-			if s != nil {
-				s.Close()
-			}
-			if !errors.Is(err, tc.want) || (tc.want == nil) != (err == nil) {
-				t.Fatalf("err = %v, want %v", err, tc.want)
-			}
-		})
-	}
-	if _, err := jwks.New(jwks.Config{}); err == nil {
-		t.Error("empty config accepted")
-	}
-	if _, err := jwks.New(jwks.Config{JWKSURL: "https://a.test/jwks", Static: []byte(`{}`)}); err == nil {
-		t.Error("URL and Static together accepted")
-	}
-}
-
-func TestStaticSource(t *testing.T) {
-	p, err := authtest.NewProvider(authtest.Options{Issuer: "https://as.example.test", Algs: []string{"ES256"}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	doc, _ := p.JWKS()
-	s := newSource(t, jwks.Config{Static: doc}, nil)
-	if _, err := s.Key(context.Background(), p.KIDs("ES256")[0], "ES256"); err != nil {
-		t.Fatal(err)
-	}
-	if _, err := s.Key(context.Background(), "other", "ES256"); !errors.Is(err, jwks.ErrKeyNotFound) {
-		t.Fatalf("unknown kid in static set: %v", err)
-	}
-	if _, err := jwks.New(jwks.Config{Static: []byte(`{"keys":[]}`)}); err == nil {
-		t.Fatal("static set without keys accepted")
-	}
-}
-
 func TestRedirectToInsecureURLRefused(t *testing.T) {
 	srv := httptest.NewServer(http.RedirectHandler("http://auth.example.com/jwks", http.StatusFound))
 	t.Cleanup(srv.Close)
@@ -567,7 +499,7 @@ func TestLookupHonoursRequestContext(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 50*time.Millisecond)
 	defer cancel()
 	start := time.Now()
-	if _, err := s.Key(ctx, "unknown", "EdDSA"); !errors.Is(err, jwks.ErrKeyNotFound) {
+	if _, err := s.Key(ctx, q("unknown", "EdDSA")); !errors.Is(err, keyset.ErrKeyNotFound) {
 		t.Fatalf("err = %v", err)
 	}
 	if d := time.Since(start); d > 2*time.Second {
@@ -575,29 +507,3 @@ func TestLookupHonoursRequestContext(t *testing.T) {
 	}
 }
 
-func TestBackgroundRefreshFollowsMaxAge(t *testing.T) {
-	for _, tc := range []struct {
-		name, cc string
-		want     time.Duration
-	}{
-		{"max_age_within_bounds_used", "public, max-age=120", 2 * time.Minute},
-		{"max_age_below_min_clamped", "max-age=1", time.Minute},
-		{"no_cache_control_uses_interval", "", 15 * time.Minute},
-	} {
-		t.Run(tc.name, func(t *testing.T) {
-			as := startAS(t, authtest.Options{Algs: []string{"EdDSA"}})
-			as.SetCacheControl(tc.cc)
-			clk := newClock()
-			s := newSource(t, jwks.Config{JWKSURL: as.JWKSURL(), RefreshInterval: 15 * time.Minute}, clk)
-			waitReady(t, s)
-			deadline := time.Now().Add(5 * time.Second)
-			for s.Health().NextRefresh.IsZero() && time.Now().Before(deadline) {
-				time.Sleep(time.Millisecond)
-			}
-			h := s.Health()
-			if got := h.NextRefresh.Sub(clk.Now()); got != tc.want {
-				t.Fatalf("next refresh in %v, want %v (health %+v)", got, tc.want, h)
-			}
-		})
-	}
-}

@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -395,14 +396,15 @@ func TestAttackHMACWithPublicKey(t *testing.T) {
 
 // spyKeys records every lookup a validator makes and what it got.
 type spyKeys struct {
-	next middleware.KeySet
+	next keyset.Source
 	mu   sync.Mutex
 	log  []string
 	bad  []string
 }
 
-func (s *spyKeys) Key(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
-	k, err := s.next.Key(ctx, kid, alg)
+func (s *spyKeys) Key(ctx context.Context, q keyset.Query) (crypto.PublicKey, error) {
+	k, err := s.next.Key(ctx, q)
+	kid, alg := q.KeyID, q.Algorithm
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	s.log = append(s.log, kid+" "+alg)

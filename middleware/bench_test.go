@@ -16,6 +16,7 @@ import (
 
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
 )
 
@@ -26,7 +27,7 @@ var benchAlgs = []string{"RS256", "ES256", "EdDSA"}
 type benchFixture struct {
 	v      *middleware.Validator // without cache
 	cached *middleware.Validator // with the verified-token cache
-	keys   *jwks.Source
+	keys   *keyset.Set
 	tokens map[string]string
 }
 
@@ -41,7 +42,7 @@ func newBenchFixture(b *testing.B) *benchFixture {
 	if err != nil {
 		b.Fatal(err)
 	}
-	src, err := jwks.New(jwks.Config{Static: doc, Logger: quiet()})
+	src, _, err := jwks.Parse(doc)
 	if err != nil {
 		b.Fatal(err)
 	}
@@ -108,7 +109,7 @@ func BenchmarkValidate(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		pub, err := f.keys.Key(ctx, c.KeyID, alg)
+		pub, err := f.keys.Key(ctx, keyset.Query{KeyID: c.KeyID, Algorithm: alg})
 		if err != nil {
 			b.Fatal(err)
 		}

@@ -4,6 +4,7 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
+	"slices"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -73,6 +74,37 @@ func sameKey(cur, was crypto.PublicKey) bool {
 	}
 	eq, ok := was.(interface{ Equal(crypto.PublicKey) bool })
 	return ok && eq.Equal(cur)
+}
+
+// clone returns a copy of c that shares nothing mutable with it, in one
+// allocation when its scopes and audiences are few: a handler may then
+// change its Claims (filter Scopes in place, say) without touching the
+// cached entry or another request's Claims.
+func (c *Claims) clone() *Claims {
+	n, m := len(c.Scopes), len(c.Audience)
+	if n+m > len(claimsBox{}.buf) {
+		d := *c
+		d.Scopes = slices.Clone(c.Scopes)
+		d.Audience = slices.Clone(c.Audience)
+		return &d
+	}
+	b := &claimsBox{Claims: *c}
+	copy(b.buf[:n], c.Scopes)
+	copy(b.buf[n:n+m], c.Audience)
+	b.Scopes, b.Audience = nil, nil
+	if c.Scopes != nil {
+		b.Scopes = b.buf[:n:n]
+	}
+	if c.Audience != nil {
+		b.Audience = b.buf[n : n+m : n+m]
+	}
+	return &b.Claims
+}
+
+// claimsBox is a Claims with room for its slices' elements.
+type claimsBox struct {
+	Claims
+	buf [8]string
 }
 
 func weigh(raw string, c *Claims) uint32 {

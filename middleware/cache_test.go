@@ -13,6 +13,7 @@ import (
 
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
 )
 
@@ -97,11 +98,11 @@ func TestCacheDropsTokensWhenKidIsReusedForAnotherKey(t *testing.T) {
 	var cur atomic.Value
 	cur.Store(docA)
 	ks := keySetFunc(func(ctx context.Context, k, alg string) (crypto.PublicKey, error) {
-		src, err := jwks.New(jwks.Config{Static: cur.Load().([]byte), Logger: quiet()})
+		set, _, err := jwks.Parse(cur.Load().([]byte))
 		if err != nil {
 			return nil, err
 		}
-		return src.Key(ctx, k, alg)
+		return set.Key(ctx, keyset.Query{KeyID: k, Algorithm: alg})
 	})
 	v, err := middleware.New(middleware.Config{Issuers: []string{"https://as.test"}, Audiences: []string{authtest.DefaultAudience}, Keys: ks})
 	if err != nil {

@@ -5,7 +5,7 @@ import (
 	"fmt"
 	"net/http"
 
-	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/golang-jwt/jwt/v5"
 )
 
@@ -25,9 +25,9 @@ var (
 	// ErrForbidden: a valid token for another organization. 403 forbidden.
 	ErrForbidden = errors.New("forbidden")
 	// ErrKeysUnavailable: no signing keys are held (never fetched, or too
-	// stale). 503 with Retry-After. It is jwks.ErrKeysUnavailable, so a custom
-	// KeySet returns it to get the same treatment.
-	ErrKeysUnavailable = jwks.ErrKeysUnavailable
+	// stale). 503 with Retry-After. It is keyset.ErrUnavailable, so a custom
+	// keyset.Source returns it to get the same treatment.
+	ErrKeysUnavailable = keyset.ErrUnavailable
 )
 
 // Reasons: an *Error of kind ErrInvalidToken or ErrInvalidRequest also
@@ -111,6 +111,14 @@ func reject(e *Error) *Error {
 	return &c
 }
 
+// because returns a copy of a prebuilt rejection that keeps cause, for logs
+// and errors.Is. A cause never holds token contents.
+func because(e *Error, cause error) *Error {
+	c := *e
+	c.cause = cause
+	return &c
+}
+
 // Prebuilt rejections for the common reasons; returned through reject.
 var errNoCredentials = &Error{Status: http.StatusUnauthorized, Description: "bearer token required",
 	kind: ErrNoCredentials}
@@ -135,6 +143,17 @@ var (
 	errKeysUnavailable  = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "the token signing keys are not available yet", kind: ErrKeysUnavailable}
 	errForbiddenOrg     = &Error{Status: http.StatusForbidden, Code: "forbidden", Description: "the access token is for another organization", kind: ErrForbidden}
 	errRejectedByPolicy = invalidToken(ErrRejected, "the access token was rejected", nil)
+)
+
+// Causes of ErrMalformed and ErrBadSignature rejections, kept for logs.
+var (
+	errShape             = errors.New("not a JWS compact serialization (three base64url segments)")
+	errJWE               = errors.New("a JWE, not a JWS")
+	errHeaderEncoding    = errors.New("header: invalid base64url")
+	errHeaderJSON        = errors.New("header: not a JSON object of unique members")
+	errPayloadEncoding   = errors.New("payload: invalid base64url")
+	errPayloadJSON       = errors.New("claims: not a JSON object of unique members with registered claims of the right types")
+	errSignatureEncoding = errors.New("signature: invalid base64url")
 )
 
 // NoCredentials returns the 401 error for a request without bearer

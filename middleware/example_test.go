@@ -7,17 +7,16 @@ import (
 	"net/http/httptest"
 
 	"github.com/clientcasa/oauthguard/authtest"
-	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/middleware"
 	"github.com/clientcasa/oauthguard/scopes"
 )
 
 // A validator over a key set, checking a token and then a scope. In
-// production the key set is jwks.New(jwks.Config{Issuer: "https://..."}).
+// production the key set is jwks.New(jwks.Config{Issuer: "https://..."});
+// here it is the static set of an in-memory authorization server.
 func ExampleValidator_Validate() {
 	as, _ := authtest.NewProvider(authtest.Options{Issuer: "https://auth.example.test/api/auth", Algs: []string{"EdDSA"}})
-	doc, _ := as.JWKS()
-	keys, _ := jwks.New(jwks.Config{Static: doc})
+	keys := as.KeySet()
 
 	v, err := middleware.New(middleware.Config{
 		Issuers:   []string{"https://auth.example.test/api/auth"},

@@ -83,19 +83,27 @@ func (v *Validator) Authenticate(r *http.Request) (*Claims, error) {
 	return v.validate(r.Context(), tok, true)
 }
 
-// RequireScopes returns nil when c satisfies req, else a 403
-// insufficient_scope *Error whose Scope is req.String().
+// RequireScopes returns nil when c satisfies req, a 403 insufficient_scope
+// *Error whose Scope is req.String() when it does not, and the 401 of
+// [NoCredentials] when there are no claims at all (c is nil).
 func RequireScopes(c *Claims, req scopes.Requirement) error {
-	if c != nil && req.SatisfiedBy(c.Scopes) {
+	switch {
+	case c == nil:
+		return NoCredentials()
+	case req.SatisfiedBy(c.Scopes):
 		return nil
 	}
 	return InsufficientScope(req.String())
 }
 
-// RequireOrganization returns nil when c acts for org, else a 403 forbidden
-// *Error. An empty org never matches.
+// RequireOrganization returns nil when c acts for org, a 403 forbidden
+// *Error when it does not (an empty org never matches), and the 401 of
+// [NoCredentials] when there are no claims at all (c is nil).
 func RequireOrganization(c *Claims, org string) error {
-	if c != nil && org != "" && c.OrganizationID == org {
+	switch {
+	case c == nil:
+		return NoCredentials()
+	case org != "" && c.OrganizationID == org:
 		return nil
 	}
 	return reject(errForbiddenOrg)

@@ -12,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
 	"github.com/clientcasa/oauthguard/scopes"
 )
@@ -130,10 +131,11 @@ func TestRenderer(t *testing.T) {
 	})
 }
 
+// keySetFunc is a keyset.Source of a function of kid and alg.
 type keySetFunc func(ctx context.Context, kid, alg string) (crypto.PublicKey, error)
 
-func (f keySetFunc) Key(ctx context.Context, kid, alg string) (crypto.PublicKey, error) {
-	return f(ctx, kid, alg)
+func (f keySetFunc) Key(ctx context.Context, q keyset.Query) (crypto.PublicKey, error) {
+	return f(ctx, q.KeyID, q.Algorithm)
 }
 
 // Duplicate and case-variant claim names must never let through a token that

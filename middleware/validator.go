@@ -2,7 +2,6 @@ package middleware
 
 import (
 	"context"
-	"crypto"
 	"errors"
 	"fmt"
 	"math"
@@ -10,7 +9,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/scopes"
 	"github.com/go-json-experiment/json"
 	"github.com/golang-jwt/jwt/v5"
@@ -23,15 +22,11 @@ const (
 	DefaultOrganizationClaim = "organizationId"
 	// MaxLeeway is the largest accepted Config.Leeway.
 	MaxLeeway = 5 * time.Minute
+	// MaxTokenBytesLimit is the largest accepted Config.MaxTokenBytes: a
+	// token longer than this would not fit the request headers most
+	// servers accept anyway.
+	MaxTokenBytesLimit = 64 << 10
 )
-
-// KeySet supplies verification keys. *jwks.Source implements it. Key returns
-// an error matching jwks.ErrKeysUnavailable when no keys are held at all (the
-// request then gets 503), jwks.ErrKeyAlgMismatch when the kid exists but the
-// alg does not suit it, and any other error for an unknown key.
-type KeySet interface {
-	Key(ctx context.Context, kid, alg string) (crypto.PublicKey, error)
-}
 
 // Config configures a [Validator]. Issuers, Audiences and Keys are required;
 // every other field's zero value is a documented, strict default.
@@ -41,8 +36,9 @@ type Config struct {
 	// Audiences lists the accepted aud values; a token passes when its aud (a
 	// string or an array) contains at least one of them. Required.
 	Audiences []string
-	// Keys supplies the verification keys, usually a *jwks.Source. Required.
-	Keys KeySet
+	// Keys supplies the verification keys: a *jwks.Source, a *keyset.Set
+	// or any keyset.Source. Required.
+	Keys keyset.Source
 
 	// Algorithms restricts the accepted JWS algorithms. Zero: every asymmetric
 	// algorithm (RS256/384/512, PS256/384/512, ES256/384/512, EdDSA, Ed25519).
@@ -51,8 +47,9 @@ type Config struct {
 	// Leeway is the clock skew tolerated for exp, nbf and iat, at most
 	// MaxLeeway. Zero: DefaultLeeway (30 s). Use a negative value for none.
 	Leeway time.Duration
-	// MaxTokenBytes caps the token's length; longer tokens are rejected before
-	// any decoding. Zero: DefaultMaxTokenBytes (8 KiB).
+	// MaxTokenBytes caps the token's length, at most MaxTokenBytesLimit
+	// (64 KiB); longer tokens are rejected before any decoding. Zero:
+	// DefaultMaxTokenBytes (8 KiB).
 	MaxTokenBytes int
 	// OrganizationClaim names the claim holding the organization id (a
 	// non-empty string). Zero: "organizationId". Matched case-sensitively.
@@ -80,7 +77,7 @@ type Config struct {
 
 // Validator checks access tokens. It is safe for concurrent use.
 type Validator struct {
-	keys        KeySet
+	keys        keyset.Source
 	issuers     []string
 	audiences   []string
 	methods     map[string]jwt.SigningMethod
@@ -94,22 +91,49 @@ type Validator struct {
 	cache       *tokenCache
 }
 
-// asymmetric maps every accepted alg to its golang-jwt verifier. RFC 9864's
-// fully specified "Ed25519" is verified like "EdDSA" (the only curve accepted
-// for EdDSA here is Ed25519).
-var asymmetric = map[string]jwt.SigningMethod{
-	"RS256": jwt.SigningMethodRS256, "RS384": jwt.SigningMethodRS384, "RS512": jwt.SigningMethodRS512,
-	"PS256": jwt.SigningMethodPS256, "PS384": jwt.SigningMethodPS384, "PS512": jwt.SigningMethodPS512,
-	"ES256": jwt.SigningMethodES256, "ES384": jwt.SigningMethodES384, "ES512": jwt.SigningMethodES512,
-	"EdDSA": jwt.SigningMethodEdDSA, "Ed25519": jwt.SigningMethodEdDSA,
-}
-
 // registered claim names that cannot name the organization claim.
 var registered = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "azp",
 	"scope", "scp", "cnf", "permissions"}
 
-// New checks cfg and returns a Validator. It never panics.
+// check reports every mistake in c, before defaults apply.
+func (c Config) check() error {
+	var errs []error
+	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("middleware: "+format, args...)) }
+	if len(c.Issuers) == 0 || slices.Contains(c.Issuers, "") {
+		add("Config.Issuers must list at least one non-empty issuer")
+	}
+	if len(c.Audiences) == 0 || slices.Contains(c.Audiences, "") {
+		add("Config.Audiences must list at least one non-empty audience")
+	}
+	if c.Keys == nil {
+		add("Config.Keys is required (a *jwks.Source, a *keyset.Set or any keyset.Source)")
+	}
+	if c.Leeway > MaxLeeway {
+		add("Config.Leeway must not exceed %s (a negative value means none)", MaxLeeway)
+	}
+	if c.MaxTokenBytes < 0 || c.MaxTokenBytes > MaxTokenBytesLimit {
+		add("Config.MaxTokenBytes must be from 0 (default) to %d", MaxTokenBytesLimit)
+	}
+	if slices.Contains(registered, c.OrganizationClaim) {
+		add("Config.OrganizationClaim %q is a registered claim", c.OrganizationClaim)
+	}
+	if c.Algorithms != nil && len(c.Algorithms) == 0 {
+		add("Config.Algorithms is empty (nil means every asymmetric algorithm)")
+	}
+	for _, alg := range c.Algorithms {
+		if _, ok := keyset.Method(alg); !ok {
+			add("algorithm %q is not an accepted asymmetric JWS algorithm (one of %v)", alg, keyset.Algorithms())
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// New checks cfg and returns a Validator. It never panics; every mistake in
+// cfg is reported, joined in one error.
 func New(cfg Config) (*Validator, error) {
+	if err := cfg.check(); err != nil {
+		return nil, err
+	}
 	v := &Validator{
 		keys:        cfg.Keys,
 		issuers:     slices.Clone(cfg.Issuers),
@@ -121,20 +145,6 @@ func New(cfg Config) (*Validator, error) {
 		permissions: cfg.Permissions,
 		check:       cfg.Check,
 		now:         cfg.Now,
-	}
-	switch {
-	case len(v.issuers) == 0 || slices.Contains(v.issuers, ""):
-		return nil, errors.New("middleware: Config.Issuers must list at least one non-empty issuer")
-	case len(v.audiences) == 0 || slices.Contains(v.audiences, ""):
-		return nil, errors.New("middleware: Config.Audiences must list at least one non-empty audience")
-	case v.keys == nil:
-		return nil, errors.New("middleware: Config.Keys is required (for example a *jwks.Source)")
-	case v.leeway > MaxLeeway:
-		return nil, fmt.Errorf("middleware: Config.Leeway must not exceed %s", MaxLeeway)
-	case v.maxBytes < 0:
-		return nil, errors.New("middleware: Config.MaxTokenBytes must not be negative")
-	case slices.Contains(registered, v.orgClaim):
-		return nil, fmt.Errorf("middleware: Config.OrganizationClaim %q is a registered claim", v.orgClaim)
 	}
 	if v.leeway == 0 {
 		v.leeway = DefaultLeeway
@@ -159,19 +169,13 @@ func New(cfg Config) (*Validator, error) {
 			return nil, fmt.Errorf("middleware: token cache: %w", err)
 		}
 	}
-	v.methods = asymmetric
-	if cfg.Algorithms != nil {
-		v.methods = make(map[string]jwt.SigningMethod, len(cfg.Algorithms))
-		for _, alg := range cfg.Algorithms {
-			m, ok := asymmetric[alg]
-			if !ok {
-				return nil, fmt.Errorf("middleware: algorithm %q is not an accepted asymmetric JWS algorithm", alg)
-			}
-			v.methods[alg] = m
-		}
-		if len(v.methods) == 0 {
-			return nil, errors.New("middleware: Config.Algorithms is empty")
-		}
+	algs := cfg.Algorithms
+	if algs == nil {
+		algs = keyset.Algorithms()
+	}
+	v.methods = make(map[string]jwt.SigningMethod, len(algs))
+	for _, alg := range algs {
+		v.methods[alg], _ = keyset.Method(alg)
 	}
 	return v, nil
 }
@@ -215,10 +219,9 @@ func (v *Validator) validate(ctx context.Context, raw string, fromHeader bool) (
 func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*Claims, error) {
 	if v.cache != nil && len(raw) <= v.maxBytes {
 		if e, ok := v.cache.GetIfPresent(raw); ok {
-			key, err := v.keys.Key(ctx, e.claims.KeyID, e.claims.Algorithm)
+			key, err := v.keys.Key(ctx, keyset.Query{Issuer: e.claims.Issuer, KeyID: e.claims.KeyID, Algorithm: e.claims.Algorithm})
 			if err == nil && sameKey(key, e.key) {
-				c := e.claims
-				return &c, nil
+				return e.claims.clone(), nil
 			}
 			// The key changed or left the set: verify from scratch.
 			v.cache.Invalidate(raw)
@@ -234,20 +237,23 @@ func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*C
 	}
 	h1, h2, ok := split(raw)
 	if !ok {
-		return nil, reject(errMalformed)
+		return nil, because(errMalformed, errShape)
 	}
 	p := parsers.Get().(*parser)
 	defer parsers.Put(p)
 
 	var h header
 	doc, err := p.decode(raw[:h1])
-	if err != nil || p.header(doc, &h) != nil {
-		return nil, reject(errMalformed)
+	if err != nil {
+		return nil, because(errMalformed, errHeaderEncoding)
+	}
+	if p.header(doc, &h) != nil {
+		return nil, because(errMalformed, errHeaderJSON)
 	}
 	method, ok := v.methods[h.alg]
 	switch {
 	case h.jwe:
-		return nil, reject(errMalformed)
+		return nil, because(errMalformed, errJWE)
 	case !ok:
 		return nil, reject(errAlgNotAllowed)
 	case h.crit || h.b64False:
@@ -255,25 +261,31 @@ func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*C
 	case !typeAccepted(h.typ):
 		return nil, reject(errUnsupportedType)
 	}
-	key, err := v.keys.Key(ctx, h.kid, h.alg)
+	key, err := v.keys.Key(ctx, keyset.Query{KeyID: h.kid, Algorithm: h.alg})
 	if err != nil {
 		switch {
-		case errors.Is(err, jwks.ErrKeysUnavailable):
-			return nil, reject(errKeysUnavailable)
-		case errors.Is(err, jwks.ErrKeyAlgMismatch), errors.Is(err, jwks.ErrUnsupportedAlg):
-			return nil, reject(errKeyAlgMismatch)
+		case errors.Is(err, keyset.ErrUnavailable):
+			return nil, because(errKeysUnavailable, err)
+		case errors.Is(err, keyset.ErrAlgMismatch), errors.Is(err, keyset.ErrUnsupportedAlg):
+			return nil, because(errKeyAlgMismatch, err)
 		}
-		return nil, reject(errUnknownKey)
+		return nil, because(errUnknownKey, err)
 	}
 	sig, err := p.decode(raw[h2+1:])
-	if err != nil || method.Verify(raw[:h2], sig, key) != nil {
-		return nil, reject(errBadSignature)
+	if err != nil {
+		return nil, because(errBadSignature, errSignatureEncoding)
+	}
+	if err := method.Verify(raw[:h2], sig, key); err != nil {
+		return nil, because(errBadSignature, err)
 	}
 
 	var pl payload
 	doc, err = p.decode(raw[h1+1 : h2])
-	if err != nil || p.claims(doc, &pl, v.orgClaim, v.permissions) != nil {
-		return nil, reject(errMalformed)
+	if err != nil {
+		return nil, because(errMalformed, errPayloadEncoding)
+	}
+	if p.claims(doc, &pl, v.orgClaim, v.permissions) != nil {
+		return nil, because(errMalformed, errPayloadJSON)
 	}
 	c, err := v.claimsFrom(&pl, &h, p.src)
 	if err != nil {
@@ -341,7 +353,7 @@ func (v *Validator) claimsFrom(pl *payload, h *header, doc string) (*Claims, err
 	}
 	set, err := scopesOf(pl)
 	if err != nil {
-		return nil, reject(errMalformed)
+		return nil, because(errMalformed, err)
 	}
 	c := &Claims{
 		Subject:        pl.sub,
@@ -422,8 +434,9 @@ func (v *Validator) checkTime(c *Claims) error {
 }
 
 // Claims is what a valid access token says. Registered claims are typed; the
-// remaining claims are available through Decode and Raw. Treat a Claims as
-// read-only: its slices may be shared with the verified-token cache.
+// remaining claims are available through Decode and Raw. Each validation
+// returns its own Claims: a handler may change it, its Scopes and Audience
+// included, without affecting any other request.
 type Claims struct {
 	Subject  string
 	Issuer   string

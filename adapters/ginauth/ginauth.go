@@ -1,50 +1,29 @@
 package ginauth
 
 import (
-	"errors"
-	"fmt"
-	"net/http"
-
 	"github.com/clientcasa/oauthguard/middleware"
 	"github.com/clientcasa/oauthguard/scopes"
 	"github.com/gin-gonic/gin"
 )
 
-// Options configure a [Guard].
-type Options struct {
-	// Validator checks the tokens. Required.
-	Validator *middleware.Validator
-	// Renderer writes every rejection. Zero: realm "api", no
-	// resource_metadata, Retry-After 30 s.
-	Renderer middleware.Renderer
-	// OnError, when set, is called with each rejected request (c.Request) and
-	// its error before the response is written, for logging. Zero: nothing
-	// is called.
-	OnError func(r *http.Request, err error)
-}
+// Options configure a [Guard]: the Validator (required), the Renderer and
+// the OnError hook (called with c.Request), as documented on
+// middleware.Options.
+type Options = middleware.Options
 
-// Guard makes gin handlers that check tokens. It is safe for concurrent use.
+// Guard makes gin handlers that check tokens. It is a translation of
+// middleware.Guard into gin.HandlerFunc values. Safe for concurrent use.
 type Guard struct {
-	v       *middleware.Validator
-	rd      middleware.Renderer
-	onError func(*http.Request, error)
+	core *middleware.Guard
 }
 
 // New checks o and returns a Guard. It never panics.
 func New(o Options) (*Guard, error) {
-	if o.Validator == nil {
-		return nil, errors.New("ginauth: Options.Validator is required")
+	core, err := middleware.NewGuard(o)
+	if err != nil {
+		return nil, err
 	}
-	return &Guard{v: o.Validator, rd: o.Renderer, onError: o.OnError}, nil
-}
-
-// abort reports err to OnError, writes it and stops the chain.
-func (g *Guard) abort(c *gin.Context, err error) {
-	if g.onError != nil {
-		g.onError(c.Request, err)
-	}
-	g.rd.Write(c.Writer, err)
-	c.Abort()
+	return &Guard{core: core}, nil
 }
 
 // Authenticate is a gin.HandlerFunc that requires a valid bearer token and
@@ -52,21 +31,22 @@ func (g *Guard) abort(c *gin.Context, err error) {
 // without or with a bad token, 400 for malformed credentials, 503 while no
 // signing keys are held.
 func (g *Guard) Authenticate(c *gin.Context) {
-	claims, err := g.v.Authenticate(c.Request)
-	if err != nil {
-		g.abort(c, err)
+	if r, ok := g.core.Authenticate(c.Writer, c.Request); ok {
+		c.Request = r
 		return
 	}
-	c.Request = c.Request.WithContext(middleware.NewContext(c.Request.Context(), claims))
+	c.Abort()
 }
 
 // Optional is a gin.HandlerFunc that lets a request without any
 // Authorization header through without claims and otherwise behaves as
 // Authenticate: credentials it cannot accept are rejected, never ignored.
 func (g *Guard) Optional(c *gin.Context) {
-	if len(c.Request.Header.Values("Authorization")) > 0 {
-		g.Authenticate(c)
+	if r, ok := g.core.Optional(c.Writer, c.Request); ok {
+		c.Request = r
+		return
 	}
+	c.Abort()
 }
 
 // Claims returns the claims Authenticate or Optional stored for c.
@@ -74,23 +54,25 @@ func Claims(c *gin.Context) (*middleware.Claims, bool) {
 	return middleware.FromContext(c.Request.Context())
 }
 
+// Require returns a gin.HandlerFunc that aborts with rule's error unless
+// rule allows the claims (401 when there are no claims).
+func (g *Guard) Require(rule middleware.Rule) gin.HandlerFunc {
+	return func(c *gin.Context) {
+		if !g.core.Require(c.Writer, c.Request, rule) {
+			c.Abort()
+		}
+	}
+}
+
 // RequireScopes returns a gin.HandlerFunc that aborts with 403
 // insufficient_scope unless the claims satisfy req (401 when there are no
-// claims). It returns an error when req lists an invalid scope.
+// claims). It returns an error when req lists an invalid scope or none.
 func (g *Guard) RequireScopes(req scopes.Requirement) (gin.HandlerFunc, error) {
-	if err := req.Validate(); err != nil {
-		return nil, fmt.Errorf("ginauth: %w", err)
+	rule, err := middleware.Scopes(req)
+	if err != nil {
+		return nil, err
 	}
-	return func(c *gin.Context) {
-		claims, ok := Claims(c)
-		if !ok {
-			g.abort(c, middleware.NoCredentials())
-			return
-		}
-		if err := middleware.RequireScopes(claims, req); err != nil {
-			g.abort(c, err)
-		}
-	}, nil
+	return g.Require(rule), nil
 }
 
 // RequireAll is RequireScopes(scopes.All(s...)): every scope is needed.
@@ -109,17 +91,12 @@ func (g *Guard) RequireAny(s ...string) (gin.HandlerFunc, error) {
 // matches.
 func (g *Guard) RequireOrganization(from func(*gin.Context) string) gin.HandlerFunc {
 	return func(c *gin.Context) {
-		claims, ok := Claims(c)
-		if !ok {
-			g.abort(c, middleware.NoCredentials())
-			return
-		}
 		org := ""
 		if from != nil {
 			org = from(c)
 		}
-		if err := middleware.RequireOrganization(claims, org); err != nil {
-			g.abort(c, err)
+		if !g.core.RequireOrganization(c.Writer, c.Request, org) {
+			c.Abort()
 		}
 	}
 }

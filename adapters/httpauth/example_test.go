@@ -8,7 +8,6 @@ import (
 
 	"github.com/clientcasa/oauthguard/adapters/httpauth"
 	"github.com/clientcasa/oauthguard/authtest"
-	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/middleware"
 )
 
@@ -16,9 +15,7 @@ func ExampleGuard() {
 	// An in-memory authorization server; in production the key source is
 	// jwks.New(jwks.Config{Issuer: "https://auth.example.com/api/auth"}).
 	as, _ := authtest.NewProvider(authtest.Options{Issuer: "https://auth.example.com/api/auth", Algs: []string{"EdDSA"}})
-	doc, _ := as.JWKS()
-	keys, _ := jwks.New(jwks.Config{Static: doc})
-	defer keys.Close()
+	keys := as.KeySet()
 
 	v, err := middleware.New(middleware.Config{
 		Issuers:   []string{"https://auth.example.com/api/auth"},

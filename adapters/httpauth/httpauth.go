@@ -1,49 +1,30 @@
 package httpauth
 
 import (
-	"errors"
-	"fmt"
 	"net/http"
 
 	"github.com/clientcasa/oauthguard/middleware"
 	"github.com/clientcasa/oauthguard/scopes"
 )
 
-// Options configure a [Guard].
-type Options struct {
-	// Validator checks the tokens. Required.
-	Validator *middleware.Validator
-	// Renderer writes every rejection. Zero: realm "api", no
-	// resource_metadata, Retry-After 30 s.
-	Renderer middleware.Renderer
-	// OnError, when set, is called with each rejected request and its error
-	// (a *middleware.Error whose cause is kept for logs) before the response is
-	// written, for logging. Zero: nothing is called.
-	OnError func(r *http.Request, err error)
-}
+// Options configure a [Guard]: the Validator (required), the Renderer and
+// the OnError hook, as documented on middleware.Options.
+type Options = middleware.Options
 
-// Guard wraps net/http handlers with token checks. It is safe for concurrent
-// use.
+// Guard wraps net/http handlers with token checks. It is a translation of
+// middleware.Guard into func(http.Handler) http.Handler wrappers. Safe for
+// concurrent use.
 type Guard struct {
-	v       *middleware.Validator
-	rd      middleware.Renderer
-	onError func(*http.Request, error)
+	core *middleware.Guard
 }
 
 // New checks o and returns a Guard. It never panics.
 func New(o Options) (*Guard, error) {
-	if o.Validator == nil {
-		return nil, errors.New("httpauth: Options.Validator is required")
+	core, err := middleware.NewGuard(o)
+	if err != nil {
+		return nil, err
 	}
-	return &Guard{v: o.Validator, rd: o.Renderer, onError: o.OnError}, nil
-}
-
-// reject reports err to OnError and writes it.
-func (g *Guard) reject(w http.ResponseWriter, r *http.Request, err error) {
-	if g.onError != nil {
-		g.onError(r, err)
-	}
-	g.rd.Write(w, err)
+	return &Guard{core: core}, nil
 }
 
 // Authenticate requires a valid bearer token and calls next with its claims
@@ -52,12 +33,9 @@ func (g *Guard) reject(w http.ResponseWriter, r *http.Request, err error) {
 // held.
 func (g *Guard) Authenticate(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		c, err := g.v.Authenticate(r)
-		if err != nil {
-			g.reject(w, r, err)
-			return
+		if r, ok := g.core.Authenticate(w, r); ok {
+			next.ServeHTTP(w, r)
 		}
-		next.ServeHTTP(w, r.WithContext(middleware.NewContext(r.Context(), c)))
 	})
 }
 
@@ -65,38 +43,36 @@ func (g *Guard) Authenticate(next http.Handler) http.Handler {
 // header at all; otherwise it behaves as Authenticate. Credentials that
 // cannot be accepted, another scheme included, are rejected, never ignored.
 func (g *Guard) Optional(next http.Handler) http.Handler {
-	auth := g.Authenticate(next)
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if len(r.Header.Values("Authorization")) == 0 {
+		if r, ok := g.core.Optional(w, r); ok {
 			next.ServeHTTP(w, r)
-			return
 		}
-		auth.ServeHTTP(w, r)
 	})
+}
+
+// Require returns a wrapper that calls next only when rule allows the claims
+// in the request context, and answers rule's error otherwise (401 when there
+// are no claims).
+func (g *Guard) Require(rule middleware.Rule) func(http.Handler) http.Handler {
+	return func(next http.Handler) http.Handler {
+		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+			if g.core.Require(w, r, rule) {
+				next.ServeHTTP(w, r)
+			}
+		})
+	}
 }
 
 // RequireScopes returns a wrapper that calls next only when the claims in the
 // request context satisfy req, and answers 403 insufficient_scope with the
 // needed scopes otherwise (401 when there are no claims). It returns an error
-// when req lists an invalid scope, so a typo fails at start-up.
+// when req lists an invalid scope or none, so a typo fails at start-up.
 func (g *Guard) RequireScopes(req scopes.Requirement) (func(http.Handler) http.Handler, error) {
-	if err := req.Validate(); err != nil {
-		return nil, fmt.Errorf("httpauth: %w", err)
+	rule, err := middleware.Scopes(req)
+	if err != nil {
+		return nil, err
 	}
-	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, ok := middleware.FromContext(r.Context())
-			if !ok {
-				g.reject(w, r, middleware.NoCredentials())
-				return
-			}
-			if err := middleware.RequireScopes(c, req); err != nil {
-				g.reject(w, r, err)
-				return
-			}
-			next.ServeHTTP(w, r)
-		})
-	}, nil
+	return g.Require(rule), nil
 }
 
 // RequireAll is RequireScopes(scopes.All(s...)): every scope is needed.
@@ -116,20 +92,13 @@ func (g *Guard) RequireAny(s ...string) (func(http.Handler) http.Handler, error)
 func (g *Guard) RequireOrganization(from func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
 		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			c, ok := middleware.FromContext(r.Context())
-			if !ok {
-				g.reject(w, r, middleware.NoCredentials())
-				return
-			}
 			org := ""
 			if from != nil {
 				org = from(r)
 			}
-			if err := middleware.RequireOrganization(c, org); err != nil {
-				g.reject(w, r, err)
-				return
+			if g.core.RequireOrganization(w, r, org) {
+				next.ServeHTTP(w, r)
 			}
-			next.ServeHTTP(w, r)
 		})
 	}
 }

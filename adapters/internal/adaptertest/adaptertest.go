@@ -64,16 +64,8 @@ func New(t testing.TB) *Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	doc, err := p.JWKS()
-	if err != nil {
-		t.Fatal(err)
-	}
-	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	static, err := jwks.New(jwks.Config{Static: doc, Logger: quiet})
-	if err != nil {
-		t.Fatal(err)
-	}
-	v, err := middleware.New(middleware.Config{Issuers: []string{p.Issuer()}, Audiences: []string{p.Audience()}, Keys: static})
+	quiet := slog.New(slog.DiscardHandler)
+	v, err := middleware.New(middleware.Config{Issuers: []string{p.Issuer()}, Audiences: []string{p.Audience()}, Keys: p.KeySet()})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -5,7 +5,6 @@ import (
 	"flag"
 	"fmt"
 	"io"
-	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -13,6 +12,7 @@ import (
 	"time"
 
 	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/internal/fetch"
 	"github.com/clientcasa/oauthguard/middleware"
 )
 
@@ -107,22 +107,11 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 // checkURL demands an absolute https URL, or http for a loopback host, as
 // the key source does; an issuer has no query (RFC 8414 §2).
 func checkURL(flagName, raw string, query bool) error {
-	u, err := url.Parse(raw)
-	switch {
-	case err != nil || u.Host == "" || (u.Scheme != "https" && u.Scheme != "http"):
-		return fmt.Errorf("-%s %q is not an absolute http(s) URL", flagName, raw)
-	case u.User != nil || u.Fragment != "" || (!query && (u.RawQuery != "" || u.ForceQuery)):
-		return fmt.Errorf("-%s %q must not have user info, a fragment or a query", flagName, raw)
-	case u.Scheme == "http" && !loopback(u.Hostname()):
-		return fmt.Errorf("-%s %q: plain http is only allowed for loopback hosts; use https", flagName, raw)
+	if err := fetch.CheckURL(raw, false); err != nil {
+		return fmt.Errorf("-%s: %w", flagName, err)
+	}
+	if u, _ := url.Parse(raw); !query && (u.RawQuery != "" || u.ForceQuery) {
+		return fmt.Errorf("-%s %q must not have a query", flagName, raw)
 	}
 	return nil
-}
-
-func loopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
 )
 
@@ -35,7 +36,9 @@ type Env struct {
 	// Log is the server's logger.
 	Log *slog.Logger
 
-	keys *jwks.Source
+	keys   keyset.Source // the validator's keys
+	remote *jwks.Source  // keys, outside dev mode
+	static *keyset.Set   // keys, in dev mode
 }
 
 // DevPaths are the paths Env.Dev serves: in dev mode the server is its own
@@ -74,7 +77,8 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 		env.Issuer = base
 		err = env.dev(base, cfg.Audience)
 	} else {
-		env.keys, err = jwks.New(jwks.Config{Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Logger: log})
+		env.remote, err = jwks.New(jwks.Config{Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Logger: log})
+		env.keys = env.remote
 	}
 	if err != nil {
 		return nil, err
@@ -103,13 +107,8 @@ func (env *Env) dev(base, audience string) error {
 	if err != nil {
 		return err
 	}
-	doc, err := p.JWKS()
-	if err != nil {
-		return err
-	}
-	if env.keys, err = jwks.New(jwks.Config{Static: doc, Logger: env.Log}); err != nil {
-		return err
-	}
+	env.static = p.KeySet()
+	env.keys = env.static
 	env.Dev = p.Handler()
 
 	past := time.Now().Add(-2 * time.Hour)
@@ -132,6 +131,7 @@ func (env *Env) dev(base, audience string) error {
 		if s.expired {
 			claims["iat"], claims["exp"] = past.Unix(), past.Add(time.Hour).Unix()
 		}
+		var err error
 		if s.Token, err = p.Mint(authtest.Token{Alg: s.alg, Claims: claims}); err != nil {
 			return err
 		}
@@ -152,19 +152,29 @@ func (env *Env) PrintSamples(w io.Writer) {
 	_, _ = io.WriteString(w, b.String())
 }
 
+// keyHealth says whether signing keys are held, and how many.
+func (env *Env) keyHealth() (ready bool, keys int) {
+	if env.static != nil {
+		return true, env.static.Len()
+	}
+	h := env.remote.Health()
+	return h.Ready, h.KeyCount
+}
+
 // Health is GET /healthz: 200 as long as the process serves, with the
 // number of signing keys held.
 func (env *Env) Health() Reply {
-	return Reply{http.StatusOK, map[string]any{"status": "ok", "keys": env.keys.Health().KeyCount}}
+	_, n := env.keyHealth()
+	return Reply{http.StatusOK, map[string]any{"status": "ok", "keys": n}}
 }
 
 // Ready is GET /readyz: 200 once signing keys are held, 503 before.
 func (env *Env) Ready() Reply {
-	h := env.keys.Health()
-	if !h.Ready {
+	ready, n := env.keyHealth()
+	if !ready {
 		return Error(http.StatusServiceUnavailable, "temporarily_unavailable", "the token signing keys are not available yet")
 	}
-	return Reply{http.StatusOK, map[string]any{"status": "ready", "keys": h.KeyCount}}
+	return Reply{http.StatusOK, map[string]any{"status": "ready", "keys": n}}
 }
 
 // LogRejection logs a rejected request; it is the adapters' OnError hook.
@@ -175,8 +185,8 @@ func (env *Env) LogRejection(r *http.Request, err error) {
 
 // Close stops refreshing the keys.
 func (env *Env) Close() {
-	if env.keys != nil {
-		env.keys.Close()
+	if env.remote != nil {
+		env.remote.Close()
 	}
 }
 

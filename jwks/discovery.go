@@ -1,97 +1,16 @@
 package jwks
 
 import (
-	"context"
 	"errors"
 	"fmt"
-	"io"
-	"net"
-	"net/http"
 	"net/url"
 	"strconv"
 	"strings"
 	"time"
 
+	"github.com/clientcasa/oauthguard/internal/fetch"
 	"github.com/go-json-experiment/json"
 )
-
-// ErrInsecureURL is returned for a URL that is neither https nor loopback
-// http (unless Config.AllowInsecureHTTP).
-var ErrInsecureURL = errors.New("jwks: URL must use https (http only for loopback hosts)")
-
-func checkURL(raw string, allowHTTP bool) error {
-	u, err := url.Parse(raw)
-	if err != nil || u.Host == "" || u.User != nil || u.Fragment != "" {
-		return fmt.Errorf("jwks: invalid URL %q", raw)
-	}
-	switch u.Scheme {
-	case "https":
-		return nil
-	case "http":
-		if allowHTTP || isLoopback(u.Hostname()) {
-			return nil
-		}
-	}
-	return fmt.Errorf("%w: %q", ErrInsecureURL, raw)
-}
-
-func isLoopback(host string) bool {
-	if strings.EqualFold(host, "localhost") {
-		return true
-	}
-	ip := net.ParseIP(host)
-	return ip != nil && ip.IsLoopback()
-}
-
-func newHTTPClient(cfg Config) *http.Client {
-	return &http.Client{
-		Timeout: cfg.Timeout,
-		CheckRedirect: func(req *http.Request, via []*http.Request) error {
-			if len(via) >= 3 {
-				return errors.New("jwks: too many redirects")
-			}
-			return checkURL(req.URL.String(), cfg.AllowInsecureHTTP)
-		},
-	}
-}
-
-// get fetches url and returns its body, which must come with status 200 and
-// fit in MaxBodyBytes.
-func (s *Source) get(url string) ([]byte, http.Header, error) {
-	ctx, cancel := context.WithTimeout(s.ctx, s.cfg.Timeout)
-	defer cancel()
-	req, err := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-	if err != nil {
-		return nil, nil, fmt.Errorf("jwks: GET %s: %w", url, err)
-	}
-	req.Header.Set("Accept", "application/json")
-	resp, err := s.client.Do(req)
-	if err != nil {
-		return nil, nil, fmt.Errorf("jwks: GET %s: %w", url, err)
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
-		return nil, nil, &statusError{url: url, code: resp.StatusCode}
-	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, s.cfg.MaxBodyBytes+1))
-	if err != nil {
-		return nil, nil, fmt.Errorf("jwks: GET %s: reading body: %w", url, err)
-	}
-	if int64(len(body)) > s.cfg.MaxBodyBytes {
-		return nil, nil, fmt.Errorf("jwks: GET %s: body larger than %d bytes", url, s.cfg.MaxBodyBytes)
-	}
-	return body, resp.Header, nil
-}
-
-type statusError struct {
-	url  string
-	code int
-}
-
-func (e *statusError) Error() string {
-	return fmt.Sprintf("jwks: GET %s: status %d, want 200", e.url, e.code)
-}
 
 // fetch discovers the JWKS URL if needed, fetches and installs the JWKS, and
 // returns the interval until the next refresh.
@@ -111,9 +30,9 @@ func (s *Source) fetch() (time.Duration, error) {
 		jwksURL = u
 	}
 	s.fetches.Add(1)
-	body, hdr, err := s.get(jwksURL)
+	body, hdr, err := s.http.Get(s.ctx, jwksURL)
 	if err != nil {
-		return 0, err
+		return 0, fmt.Errorf("jwks: %w", err)
 	}
 	if err := s.install(body); err != nil {
 		return 0, err
@@ -167,7 +86,7 @@ func (s *Source) discover() (string, error) {
 	}
 	var errs []error
 	for _, u := range urls {
-		body, _, err := s.get(u)
+		body, _, err := s.http.Get(s.ctx, u)
 		if err != nil {
 			errs = append(errs, err)
 			continue
@@ -188,8 +107,8 @@ func (s *Source) discover() (string, error) {
 			errs = append(errs, fmt.Errorf("jwks: %s has no jwks_uri", u))
 			continue
 		}
-		if err := checkURL(meta.JWKSURI, s.cfg.AllowInsecureHTTP); err != nil {
-			errs = append(errs, err)
+		if err := fetch.CheckURL(meta.JWKSURI, s.cfg.AllowInsecureHTTP); err != nil {
+			errs = append(errs, fmt.Errorf("jwks: jwks_uri: %w", err))
 			continue
 		}
 		return meta.JWKSURI, nil

@@ -1,0 +1,121 @@
+package middleware
+
+import (
+	"errors"
+	"fmt"
+	"net/http"
+
+	"github.com/clientcasa/oauthguard/scopes"
+)
+
+// Options configure a [Guard]. The adapters take the same type
+// (httpauth.Options and ginauth.Options are aliases of it).
+type Options struct {
+	// Validator checks the tokens. Required.
+	Validator *Validator
+	// Renderer writes every rejection. Zero: realm "api", no
+	// resource_metadata, Retry-After 30 s.
+	Renderer Renderer
+	// OnError, when set, is called with each rejected request and its error
+	// (an *Error whose cause is kept for logs) before the response is
+	// written, for logging. Zero: nothing is called.
+	OnError func(r *http.Request, err error)
+}
+
+// Guard is the framework-free core of the adapters: it authenticates a
+// request, runs authorization rules on its claims and writes every
+// rejection, so that each adapter is only a translation into its
+// framework's handler shape and both answer byte for byte alike. Use it
+// directly to write an adapter for another framework. Safe for concurrent
+// use.
+type Guard struct {
+	v       *Validator
+	rd      Renderer
+	onError func(*http.Request, error)
+}
+
+// NewGuard checks o and returns a Guard. It never panics.
+func NewGuard(o Options) (*Guard, error) {
+	if o.Validator == nil {
+		return nil, errors.New("middleware: Options.Validator is required")
+	}
+	return &Guard{v: o.Validator, rd: o.Renderer, onError: o.OnError}, nil
+}
+
+// Reject reports err to OnError and writes it with the Renderer.
+func (g *Guard) Reject(w http.ResponseWriter, r *http.Request, err error) {
+	if g.onError != nil {
+		g.onError(r, err)
+	}
+	g.rd.Write(w, err)
+}
+
+// Authenticate requires valid credentials on r. It returns r with the
+// claims in its context ([FromContext]) and true, or writes the rejection
+// to w and returns false: 401 without or with a bad token, 400 for malformed
+// credentials, 503 while no signing keys are held.
+func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	c, err := g.v.Authenticate(r)
+	if err != nil {
+		g.Reject(w, r, err)
+		return nil, false
+	}
+	return r.WithContext(NewContext(r.Context(), c)), true
+}
+
+// Optional is Authenticate for a request that may be anonymous: without any
+// Authorization header it returns r unchanged and true. Credentials that
+// cannot be accepted, another scheme included, are rejected, never ignored.
+func (g *Guard) Optional(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	if len(r.Header.Values("Authorization")) == 0 {
+		return r, true
+	}
+	return g.Authenticate(w, r)
+}
+
+// Rule is an authorization rule on a request's claims: nil allows the
+// request, an error (an *Error, such as [InsufficientScope] or [Forbidden])
+// refuses it. A Rule is given nil claims when the request carries none (no
+// Authenticate in front); it must then refuse, as [NoCredentials] does.
+// Rules are built once, at set-up, and must be safe for concurrent use.
+type Rule func(c *Claims) error
+
+// Scopes returns the Rule that the claims satisfy req (see RequireScopes).
+// It returns an error wrapping scopes.ErrInvalidScope when req lists an
+// invalid scope, and an error when req lists none (a rule that demands
+// nothing is a mistake at a route that is meant to be guarded).
+func Scopes(req scopes.Requirement) (Rule, error) {
+	if err := req.Validate(); err != nil {
+		return nil, fmt.Errorf("middleware: %w", err)
+	}
+	if len(req.Scopes()) == 0 {
+		return nil, errors.New("middleware: a scope requirement must list at least one scope")
+	}
+	return func(c *Claims) error { return RequireScopes(c, req) }, nil
+}
+
+// Require runs rule on the claims in r's context. It reports whether the
+// request may go on; when not, it has written the rejection (401 when r
+// has no claims, else rule's error).
+func (g *Guard) Require(w http.ResponseWriter, r *http.Request, rule Rule) bool {
+	c, _ := FromContext(r.Context())
+	var err error
+	if c == nil {
+		err = NoCredentials()
+	} else if err = rule(c); err == nil {
+		return true
+	}
+	g.Reject(w, r, err)
+	return false
+}
+
+// RequireOrganization checks that the claims in r's context act for org
+// (see the function RequireOrganization), writing the rejection when not.
+func (g *Guard) RequireOrganization(w http.ResponseWriter, r *http.Request, org string) bool {
+	c, _ := FromContext(r.Context())
+	if err := RequireOrganization(c, org); err != nil {
+		g.Reject(w, r, err)
+		return false
+	}
+	return true
+}
