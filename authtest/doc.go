@@ -7,7 +7,10 @@
 // (RFC 8414 path-insert and path-append forms, and OpenID Connect Discovery).
 // Keys can be added, rotated and removed while it runs, and the JWKS endpoint
 // can be made to fail (500, 404, hang, garbage) to exercise outage handling.
-// [Start] serves it on a loopback httptest server.
+// [Start] serves it on a loopback httptest server; [Provider.KeySet] hands
+// its public keys to a validator directly, without any HTTP. [Token] has
+// fields for what a test usually sets (Subject, Organization, Scopes), and
+// [Clock] is a settable clock to test expiry without sleeping.
 //
 // Keys are generated at start and never leave the process. Never use this
 // package to issue tokens in production.

@@ -10,9 +10,11 @@ import (
 	"testing"
 	"time"
 
+	"github.com/MicahParks/keyfunc/v3"
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/keyset"
+	"github.com/golang-jwt/jwt/v5"
 )
 
 func TestConfigRules(t *testing.T) {
@@ -134,9 +136,45 @@ func TestUnavailableCause(t *testing.T) {
 	if err := s.Refresh(context.Background()); err != nil {
 		t.Fatal(err)
 	}
-	clk.Add(2 * time.Hour)
+	clk.Advance(2 * time.Hour)
 	_, err = s.Key(context.Background(), q(kid, "EdDSA"))
 	if !errors.Is(err, jwks.ErrStale) || !errors.Is(err, keyset.ErrUnavailable) || errors.Is(err, jwks.ErrNotFetched) {
 		t.Fatalf("stale: %v, want ErrStale", err)
+	}
+}
+
+// Keyfunc is the same lookup as Key: a new kid triggers the same refresh,
+// the same keys and errors come out, and errors also match keyfunc's.
+func TestKeyfuncUsesTheSameLookup(t *testing.T) {
+	as := startAS(t, authtest.Options{Algs: []string{"ES256"}})
+	s := newSource(t, jwks.Config{JWKSURL: as.JWKSURL()}, newClock())
+	waitReady(t, s)
+	parse := func(tok string) error {
+		_, err := jwt.Parse(tok, s.Keyfunc(), jwt.WithValidMethods(keyset.Algorithms()))
+		return err
+	}
+	tok, err := as.Mint(authtest.Token{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parse(tok); err != nil {
+		t.Fatalf("valid token: %v", err)
+	}
+	if _, err := as.Rotate("ES256"); err != nil {
+		t.Fatal(err)
+	}
+	before := as.JWKSFetches()
+	if tok, err = as.Mint(authtest.Token{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := parse(tok); err != nil || as.JWKSFetches() != before+1 {
+		t.Fatalf("rotated key: %v after %d fetches, want one refresh", err, as.JWKSFetches()-before)
+	}
+	unknown, err := as.Mint(authtest.Token{KID: "unknown"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := parse(unknown); !errors.Is(err, keyset.ErrKeyNotFound) || !errors.Is(err, keyfunc.ErrKeyfunc) {
+		t.Fatalf("unknown kid: %v, want keyset.ErrKeyNotFound and keyfunc.ErrKeyfunc", err)
 	}
 }

@@ -19,13 +19,14 @@
 //   - Keys come only from the JWKS: certificate members and token headers such
 //     as jku, x5u, jwk and x5c are never fetched nor trusted.
 //
-// Key-alg binding: a JWK with alg verifies only tokens with that exact alg; a
-// JWK without alg verifies the algs of its key type (RSA: RS256/384/512 and
-// PS256/384/512; P-256: ES256; P-384: ES384; P-521: ES512; Ed25519: EdDSA and
-// Ed25519 from RFC 9864). A token without kid is accepted only when exactly
-// one key of the set suits its alg.
+// A [Source] implements keyset.Source, so it plugs into middleware.Config.Keys;
+// the key-alg binding and the selection by kid are package keyset's rules,
+// applied to each fetched set (a *keyset.Set). [Parse] reads a JWKS document
+// into a static *keyset.Set, with the same checks, for tests and
+// development. [Source.Keyfunc] adapts the same lookup for code that calls
+// golang-jwt's jwt.Parse directly; its errors also match keyfunc.ErrKeyfunc
+// (github.com/MicahParks/keyfunc/v3), for code migrating from it.
 //
-// JWKs are parsed by github.com/MicahParks/jwkset; [Source.Keyfunc] adapts
-// the held keys for code that calls golang-jwt's jwt.Parse directly, through
-// github.com/MicahParks/keyfunc/v3.
+// JWKs are parsed by github.com/MicahParks/jwkset; small-order Ed25519
+// points are refused with filippo.io/edwards25519.
 package jwks

@@ -27,24 +27,9 @@ import (
 // q is the query for a token with kid and alg.
 func q(kid, alg string) keyset.Query { return keyset.Query{KeyID: kid, Algorithm: alg} }
 
-// clock is a settable test clock.
-type clock struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func newClock() *clock { return &clock{t: time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC)} }
-
-func (c *clock) Now() time.Time {
-	c.mu.Lock()
-	defer c.mu.Unlock()
-	return c.t
-}
-
-func (c *clock) Add(d time.Duration) {
-	c.mu.Lock()
-	c.t = c.t.Add(d)
-	c.mu.Unlock()
+// newClock is the tests' settable clock.
+func newClock() *authtest.Clock {
+	return authtest.NewClock(time.Date(2026, 11, 21, 12, 0, 0, 0, time.UTC))
 }
 
 func quiet() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
@@ -61,7 +46,7 @@ func startAS(t *testing.T, opts authtest.Options) *authtest.Server {
 
 // newSource builds a Source with test defaults: quiet, the given clock, no
 // background refresh during the test (one hour interval).
-func newSource(t *testing.T, cfg jwks.Config, clk *clock) *jwks.Source {
+func newSource(t *testing.T, cfg jwks.Config, clk *authtest.Clock) *jwks.Source {
 	t.Helper()
 	cfg.Logger = quiet()
 	if clk != nil {
@@ -166,7 +151,7 @@ func TestOutagesKeepCachedKeys(t *testing.T) {
 				t.Fatalf("health during outage = %+v", h)
 			}
 			// An unknown kid waits at most UnknownKIDWait for a refresh.
-			clk.Add(time.Hour)
+			clk.Advance(time.Hour)
 			start = time.Now()
 			if _, err := s.Key(context.Background(), q("unknown", "RS256")); !errors.Is(err, keyset.ErrKeyNotFound) {
 				t.Fatalf("unknown kid: %v", err)
@@ -209,7 +194,7 @@ func TestUnknownKIDFloodIsRateLimited(t *testing.T) {
 		t.Fatalf("%d lookups waited longer than 2 s", slow.Load())
 	}
 	// The next interval allows exactly one more.
-	clk.Add(31 * time.Second)
+	clk.Advance(31 * time.Second)
 	for i := range 50 {
 		_, _ = s.Key(context.Background(), q(fmt.Sprintf("again-%d", i), "EdDSA"))
 	}
@@ -239,11 +224,11 @@ func TestMaxStalenessDropsKeys(t *testing.T) {
 	waitReady(t, s)
 	kid := as.KIDs("EdDSA")[0]
 	as.SetFault(authtest.Fault500)
-	clk.Add(time.Hour)
+	clk.Advance(time.Hour)
 	if _, err := s.Key(context.Background(), q(kid, "EdDSA")); err != nil {
 		t.Fatalf("within staleness: %v", err)
 	}
-	clk.Add(90 * time.Minute)
+	clk.Advance(90 * time.Minute)
 	if _, err := s.Key(context.Background(), q(kid, "EdDSA")); !errors.Is(err, keyset.ErrUnavailable) {
 		t.Fatalf("beyond staleness: %v, want ErrKeysUnavailable", err)
 	}
@@ -506,4 +491,3 @@ func TestLookupHonoursRequestContext(t *testing.T) {
 		t.Fatalf("lookup ignored its context for %v", d)
 	}
 }
-

@@ -48,10 +48,10 @@ func (s *Set) Key(_ context.Context, q Query) (crypto.PublicKey, error) {
 // The returned Key's Public is the same value for as long as the Set lives,
 // so a cache may compare it by identity.
 func (s *Set) Find(kid, alg string) (Key, error) {
-	if _, ok := table[alg]; !ok {
-		return Key{}, ErrUnsupportedAlg
-	}
 	if kid == "" {
+		if _, ok := table[alg]; !ok {
+			return Key{}, ErrUnsupportedAlg
+		}
 		found := -1
 		for i := range s.keys {
 			if suits(s.keys[i].Algorithm, s.keys[i].fam, alg) {
@@ -66,14 +66,21 @@ func (s *Set) Find(kid, alg string) (Key, error) {
 		}
 		return s.keys[found].Key, nil
 	}
+	// The alg is checked against the table only on the way out, so that the
+	// common path makes one map lookup (a pinned key compares its alg).
 	cands, ok := s.byKID[kid]
+	if ok {
+		for _, i := range cands {
+			if e := &s.keys[i]; suits(e.Algorithm, e.fam, alg) {
+				return e.Key, nil
+			}
+		}
+	}
+	if _, known := table[alg]; !known {
+		return Key{}, ErrUnsupportedAlg
+	}
 	if !ok {
 		return Key{}, ErrKeyNotFound
-	}
-	for _, i := range cands {
-		if e := &s.keys[i]; suits(e.Algorithm, e.fam, alg) {
-			return e.Key, nil
-		}
 	}
 	return Key{}, ErrAlgMismatch
 }

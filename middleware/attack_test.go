@@ -33,6 +33,7 @@ import (
 	"time"
 
 	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
 	"github.com/go-json-experiment/json"
@@ -52,10 +53,37 @@ type attack struct {
 	reason error // nil only for a control case, which must be accepted
 }
 
+// keyReasons are the reasons about the key or the algorithm, on which
+// jwt.Parse with keyset.Keyfunc must give the validator's verdict.
+var keyReasons = []error{middleware.ErrAlgNotAllowed, middleware.ErrUnknownKey, middleware.ErrBadSignature}
+
 // runAttacks validates every case with v. secrets lists key material that no
-// response may show.
-func runAttacks(t *testing.T, v *middleware.Validator, secrets []string, cases []attack) {
+// response may show. When keys (v's key source) is set, every control case
+// and every case refused for a key reason must get the same verdict from
+// jwt.Parse with keyset.Keyfunc(keys): one key-selection path for both.
+func runAttacks(t *testing.T, v *middleware.Validator, keys keyset.Source, secrets []string, cases []attack) {
 	t.Helper()
+	if keys != nil {
+		keyfunc := keyset.Keyfunc(keys)
+		checked := 0
+		for _, tc := range cases {
+			keyCase := tc.reason == nil
+			for _, r := range keyReasons {
+				keyCase = keyCase || errors.Is(tc.reason, r)
+			}
+			if !keyCase {
+				continue
+			}
+			checked++
+			_, err := jwt.Parse(tc.raw, keyfunc, jwt.WithValidMethods(keyset.Algorithms()), jwt.WithoutClaimsValidation())
+			if (err == nil) != (tc.reason == nil) {
+				t.Errorf("%s: jwt.Parse with keyset.Keyfunc: %v; the validator's reason: %v", tc.name, err, tc.reason)
+			}
+		}
+		if checked == 0 {
+			t.Error("no control or key case to compare with jwt.Parse")
+		}
+	}
 	names := map[string]bool{}
 	for _, tc := range cases {
 		if names[tc.name] {
@@ -319,7 +347,7 @@ func TestAttackAlgNone(t *testing.T) {
 		attack{"alg_null", enc(`{"alg":null,"typ":"at+jwt"}`) + "." + p + "." + s, middleware.ErrMalformed},
 		attack{"alg_array_none", enc(`{"alg":["none"]}`) + "." + p + "." + s, middleware.ErrMalformed},
 	)
-	runAttacks(t, as.v, keyMaterial(t, as), cases)
+	runAttacks(t, as.v, as.keys, keyMaterial(t, as), cases)
 }
 
 // secretForm is one encoding of a public key used as an HMAC secret.
@@ -391,7 +419,7 @@ func TestAttackHMACWithPublicKey(t *testing.T) {
 			}
 		}
 	}
-	runAttacks(t, as.v, keyMaterial(t, as), cases)
+	runAttacks(t, as.v, as.keys, keyMaterial(t, as), cases)
 }
 
 // spyKeys records every lookup a validator makes and what it got.
@@ -463,7 +491,7 @@ func TestAttackSymmetricKeyInJWKS(t *testing.T) {
 		}
 		return s
 	}
-	runAttacks(t, v, []string{encBytes(secret), string(secret)}, []attack{
+	runAttacks(t, v, f.keys, []string{encBytes(secret), string(secret)}, []attack{
 		{"control_real_key_accepted", good, nil},
 		{"HS256_with_oct_kid_signed_with_oct_secret", hmacToken("HS256", "hmac-key"), middleware.ErrAlgNotAllowed},
 		{"HS384_with_oct_kid_signed_with_oct_secret", hmacToken("HS384", "hmac-key"), middleware.ErrAlgNotAllowed},
@@ -539,7 +567,7 @@ func TestAttackKeyURLHeaders(t *testing.T) {
 			attack{m.name + "_attacker_signed_with_attacker_kid", sign(hdr("ES256", "attacker", m.member)), middleware.ErrUnknownKey},
 		)
 	}
-	runAttacks(t, f.v, []string{jwk, encBytes(raw[1:33]), base64.StdEncoding.EncodeToString(cert)[:64]}, cases)
+	runAttacks(t, f.v, f.keys, []string{jwk, encBytes(raw[1:33]), base64.StdEncoding.EncodeToString(cert)[:64]}, cases)
 	if n := hits.Load(); n != 0 {
 		t.Fatalf("the attacker's server received %d requests", n)
 	}
@@ -596,7 +624,7 @@ func TestAttackECDSASignatures(t *testing.T) {
 			attack{a + "signature_of_another_token", with(otherSig), middleware.ErrBadSignature},
 		)
 	}
-	runAttacks(t, as.v, keyMaterial(t, as), cases)
+	runAttacks(t, as.v, as.keys, keyMaterial(t, as), cases)
 }
 
 // TestAttackRSASignatures tampers with real RSA signatures.
@@ -636,7 +664,7 @@ func TestAttackRSASignatures(t *testing.T) {
 			attack{a + "same_input_signed_by_another_key", with(keySig), middleware.ErrBadSignature},
 		)
 	}
-	runAttacks(t, as.v, keyMaterial(t, as), cases)
+	runAttacks(t, as.v, as.keys, keyMaterial(t, as), cases)
 }
 
 // TestAttackAlgorithmSubstitution relabels the alg of real signatures: a JWK
@@ -655,7 +683,7 @@ func TestAttackAlgorithmSubstitution(t *testing.T) {
 			}
 			return as.signRaw(t, kid, h, payload)
 		}
-		runAttacks(t, as.v, keyMaterial(t, as), []attack{
+		runAttacks(t, as.v, as.keys, keyMaterial(t, as), []attack{
 			{"rs256_key_relabelled_ps256", relabel("RS256", "PS256", true), middleware.ErrAlgNotAllowed},
 			{"rs256_key_relabelled_rs384", relabel("RS256", "RS384", true), middleware.ErrAlgNotAllowed},
 			{"rs256_key_relabelled_rs512", relabel("RS256", "RS512", true), middleware.ErrAlgNotAllowed},
@@ -685,6 +713,10 @@ func TestAttackAlgorithmSubstitution(t *testing.T) {
 		if bytes.Contains(doc, []byte(`"alg"`)) {
 			t.Fatalf("OmitJWKAlg published alg: %s", doc)
 		}
+		keys, _, err := jwks.Parse(doc)
+		if err != nil {
+			t.Fatal(err)
+		}
 		v, err := staticValidator(doc, nil)
 		if err != nil {
 			t.Fatal(err)
@@ -705,7 +737,7 @@ func TestAttackAlgorithmSubstitution(t *testing.T) {
 			}
 			return s
 		}
-		runAttacks(t, v, nil, []attack{
+		runAttacks(t, v, keys, nil, []attack{
 			{"control_pss_signed_ps256_on_unpinned_rsa_key_accepted", mint("PS256"), nil},
 			{"control_rs256_on_unpinned_rsa_key_accepted", mint("RS256"), nil},
 			{"control_eddsa_relabelled_ed25519_on_unpinned_okp_key_accepted", relabel("EdDSA", "Ed25519"), nil},
@@ -761,7 +793,7 @@ func TestAttackForgedKeyID(t *testing.T) {
 			cases = append(cases, attack{strings.ToLower(alg) + "_attacker_key_" + label, in + "." + encBytes(sig), middleware.ErrBadSignature})
 		}
 	}
-	runAttacks(t, as.v, keyMaterial(t, as), cases)
+	runAttacks(t, as.v, as.keys, keyMaterial(t, as), cases)
 }
 
 // noncanonical changes the last character of seg so that its unused low bits
@@ -812,7 +844,7 @@ func TestAttackTokenShapes(t *testing.T) {
 	ncSig := noncanonical(t, gs)
 	nested := strings.Repeat("[", 2000) + strings.Repeat("]", 2000)
 
-	runAttacks(t, o.v, nil, []attack{
+	runAttacks(t, o.v, nil, nil, []attack{
 		{"control_well_formed_accepted", good, nil},
 		{"control_url_alphabet_header_accepted", o.sign(urlHeader, gp), nil},
 		{"control_padded_json_accepted", o.sign(enc(padTo(header)), enc(padTo(payload))), nil},
@@ -915,7 +947,7 @@ func sizedToken(t *testing.T, o *ownSigner, n int, inHeader bool) string {
 func TestAttackOversizedTokens(t *testing.T) {
 	o := newOwnSigner(t)
 	limit := middleware.DefaultMaxTokenBytes
-	runAttacks(t, o.v, nil, []attack{
+	runAttacks(t, o.v, nil, nil, []attack{
 		{"control_large_header_just_under_cap_accepted", sizedToken(t, o, limit-1, true), nil},
 		{"control_large_header_at_cap_accepted", sizedToken(t, o, limit, true), nil},
 		{"large_header_one_byte_over_cap", sizedToken(t, o, limit+1, true), middleware.ErrTooLarge},
@@ -969,7 +1001,7 @@ func TestAttackKIDInjection(t *testing.T) {
 		return as.signRaw(t, kid, `{"alg":"EdDSA","kid":`+kidJSON+`,"typ":"at+jwt"}`, payload)
 	}
 	q := func(s string) string { return jsonString(t, s) }
-	runAttacks(t, as.v, keyMaterial(t, as), []attack{
+	runAttacks(t, as.v, as.keys, keyMaterial(t, as), []attack{
 		{"control_real_kid_accepted", withKID(q(kid)), nil},
 		// An empty kid is no kid: the only EdDSA key is chosen, and it did sign.
 		{"control_empty_kid_accepted", withKID(`""`), nil},
@@ -1093,7 +1125,7 @@ func TestAttackClaimTypes(t *testing.T) {
 		attack{"cnf_bound_token", sign("cnf", `{"jkt":"0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}`), middleware.ErrBoundToken},
 		attack{"cnf_null_still_bound", sign("cnf", "null"), middleware.ErrBoundToken},
 	)
-	runAttacks(t, as.v, keyMaterial(t, as), cases)
+	runAttacks(t, as.v, as.keys, keyMaterial(t, as), cases)
 }
 
 // TestAttackDuplicateNames: a duplicated or case-variant member name must
@@ -1111,7 +1143,7 @@ func TestAttackDuplicateNames(t *testing.T) {
 	base := fmt.Sprintf(`"iss":%q,"aud":%s,"sub":"user_123","organizationId":"org_acme"`, fuzzIssuer, aud)
 	noOrg := fmt.Sprintf(`"iss":%q,"aud":%s,"exp":%s`, fuzzIssuer, aud, future)
 	noAud := fmt.Sprintf(`"iss":%q,"organizationId":"org_acme","exp":%s`, fuzzIssuer, future)
-	runAttacks(t, as.v, keyMaterial(t, as), []attack{
+	runAttacks(t, as.v, as.keys, keyMaterial(t, as), []attack{
 		{"control_exact_names_accepted", signPayload(`{` + base + `,"exp":` + future + `}`), nil},
 		{"control_escaped_name_alone_is_the_same_member_accepted", signPayload(`{` + base + `,"\u0065xp":` + future + `}`), nil},
 		{"exp_then_EXP", signPayload(`{` + base + `,"exp":` + past + `,"EXP":` + future + `}`), middleware.ErrExpired},

@@ -4,7 +4,6 @@ import (
 	"crypto"
 	"crypto/ecdsa"
 	"crypto/rsa"
-	"slices"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -77,34 +76,45 @@ func sameKey(cur, was crypto.PublicKey) bool {
 }
 
 // clone returns a copy of c that shares nothing mutable with it, in one
-// allocation when its scopes and audiences are few: a handler may then
-// change its Claims (filter Scopes in place, say) without touching the
-// cached entry or another request's Claims.
+// allocation of the smallest size that holds its scopes and audiences: a
+// handler may then change its Claims (filter Scopes in place, say) without
+// touching the cached entry or another request's Claims.
 func (c *Claims) clone() *Claims {
-	n, m := len(c.Scopes), len(c.Audience)
-	if n+m > len(claimsBox{}.buf) {
-		d := *c
-		d.Scopes = slices.Clone(c.Scopes)
-		d.Audience = slices.Clone(c.Audience)
-		return &d
+	switch n := len(c.Scopes) + len(c.Audience); {
+	case n <= 4:
+		b := new(struct {
+			Claims
+			buf [4]string
+		})
+		return fill(&b.Claims, b.buf[:], c)
+	case n <= 8:
+		b := new(struct {
+			Claims
+			buf [8]string
+		})
+		return fill(&b.Claims, b.buf[:], c)
+	case n <= 16:
+		b := new(struct {
+			Claims
+			buf [16]string
+		})
+		return fill(&b.Claims, b.buf[:], c)
 	}
-	b := &claimsBox{Claims: *c}
-	copy(b.buf[:n], c.Scopes)
-	copy(b.buf[n:n+m], c.Audience)
-	b.Scopes, b.Audience = nil, nil
-	if c.Scopes != nil {
-		b.Scopes = b.buf[:n:n]
-	}
-	if c.Audience != nil {
-		b.Audience = b.buf[n : n+m : n+m]
-	}
-	return &b.Claims
+	return fill(new(Claims), make([]string, len(c.Scopes)+len(c.Audience)), c)
 }
 
-// claimsBox is a Claims with room for its slices' elements.
-type claimsBox struct {
-	Claims
-	buf [8]string
+// fill makes d a copy of c whose slices are copied into buf.
+func fill(d *Claims, buf []string, c *Claims) *Claims {
+	*d = *c
+	n, m := copy(buf, c.Scopes), len(c.Audience)
+	copy(buf[n:], c.Audience)
+	if c.Scopes != nil {
+		d.Scopes = buf[:n:n]
+	}
+	if c.Audience != nil {
+		d.Audience = buf[n : n+m : n+m]
+	}
+	return d
 }
 
 func weigh(raw string, c *Claims) uint32 {

@@ -5,8 +5,8 @@ import (
 	"crypto"
 	"errors"
 	"fmt"
+	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -17,17 +17,8 @@ import (
 	"github.com/clientcasa/oauthguard/middleware"
 )
 
-// settable is a clock tests can move.
-type settable struct {
-	mu sync.Mutex
-	t  time.Time
-}
-
-func (s *settable) Now() time.Time  { s.mu.Lock(); defer s.mu.Unlock(); return s.t }
-func (s *settable) Set(t time.Time) { s.mu.Lock(); s.t = t; s.mu.Unlock() }
-
 func TestCacheKeepsEveryPerRequestCheck(t *testing.T) {
-	clk := &settable{t: now}
+	clk := authtest.NewClock(now)
 	var checks atomic.Int64
 	f := newFixture(t, []string{"ES256"}, func(c *middleware.Config) {
 		c.Now = clk.Now
@@ -142,5 +133,50 @@ func TestCacheOff(t *testing.T) {
 	}
 	if n, b := f.v.CacheStats(); n != 0 || b != 0 {
 		t.Fatalf("disabled cache holds %d entries", n)
+	}
+}
+
+// A handler may change the Claims it was given, slices included, without
+// changing what the cache serves to the next request with the same token.
+func TestCacheHitClaimsAreCopies(t *testing.T) {
+	f := newFixture(t, []string{"EdDSA"}, nil)
+	for _, tc := range []struct {
+		name   string
+		scopes string
+		aud    []string
+	}{
+		{"few_scopes_one_allocation", "read:clients write:invoices", []string{authtest.DefaultAudience}},
+		{"many_scopes_and_audiences", "a b c d e f g h i j", []string{authtest.DefaultAudience, "x", "y"}},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tok := f.mint(t, authtest.Token{Claims: map[string]any{"scope": tc.scopes, "aud": tc.aud}})
+			ctx := context.Background()
+			first, err := f.v.Validate(ctx, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for i := 0; i < 2; i++ { // a miss, then hits
+				c, err := f.v.Validate(ctx, tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				if c == first || !slices.Equal(c.Scopes, first.Scopes) || !slices.Equal(c.Audience, tc.aud) {
+					t.Fatalf("hit %d: %+v", i, c)
+				}
+				// What a careless handler might do.
+				c.Scopes[0] = "admin"
+				c.Audience[0] = "https://evil.example.test"
+				c.Scopes = append(c.Scopes, "delete:everything")
+				c.OrganizationID = "org_globex"
+			}
+			c, err := f.v.Validate(ctx, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if c.Scopes.String() != tc.scopes || c.Audience[0] != authtest.DefaultAudience || c.OrganizationID != "org_acme" ||
+				c.Scopes.Has("admin") {
+				t.Fatalf("a handler's changes reached the cache: %+v", c)
+			}
+		})
 	}
 }

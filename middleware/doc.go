@@ -1,6 +1,12 @@
 // Package middleware validates OAuth 2.1 JWT access tokens for a resource
 // server and authenticates requests, framework-free: the adapters for
-// net/http and gin are thin layers over it.
+// net/http and gin are thin translations of its [Guard].
+//
+// It imports package keyset for the key contract (keyset.Source, the
+// algorithm table, the key errors) and nothing of package jwks: a
+// *jwks.Source, a *keyset.Set or your own keyset.Source all plug into
+// Config.Keys, and a validator over your own keys compiles no JWKS
+// machinery.
 //
 // A [Validator] accepts exactly the tokens an authorization server issued for
 // this API. Its defaults are strict, each with the threat it stops:
@@ -30,7 +36,12 @@
 // the RFC 9728 resource_metadata parameter, and a JSON body.
 //
 // Valid claims travel in the request context through [NewContext] and
-// [FromContext].
+// [FromContext]. [Guard] is the core the adapters share: authenticate,
+// authorization [Rule]s (scopes, organization), and one place that turns a
+// rejection into a response (a request without claims meets 401 in every
+// rule). Every *Error keeps its cause (why the keys are unavailable, which
+// verification failed) for logs and errors.Is; the response never shows
+// it.
 //
 // A verified-token cache (on by default, 16 MiB, Config.CacheBytes) lets a
 // repeated token skip decoding and signature verification: the clock checks

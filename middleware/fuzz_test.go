@@ -25,6 +25,7 @@ import (
 
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
 	"github.com/go-json-experiment/json"
 	"github.com/go-json-experiment/json/jsontext"
@@ -52,6 +53,7 @@ var reasonSentinels = []error{
 type staticAS struct {
 	p    *authtest.Provider
 	doc  []byte
+	keys *keyset.Set
 	v    *middleware.Validator
 	pubs []pubKey
 }
@@ -111,12 +113,17 @@ func allAlgAS(tb testing.TB) *staticAS {
 			shared.err = err
 			return
 		}
+		keys, _, err := jwks.Parse(doc)
+		if err != nil {
+			shared.err = err
+			return
+		}
 		pubs, err := parseJWKSIndependently(doc)
 		if err != nil {
 			shared.err = err
 			return
 		}
-		shared.as = &staticAS{p: p, doc: doc, v: v, pubs: pubs}
+		shared.as = &staticAS{p: p, doc: doc, keys: keys, v: v, pubs: pubs}
 	})
 	if shared.err != nil {
 		tb.Fatal(shared.err)

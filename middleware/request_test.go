@@ -193,25 +193,42 @@ func TestConfigRejected(t *testing.T) {
 	for _, tc := range []struct {
 		name string
 		mod  func(*middleware.Config)
+		want string // the one clear error this mistake gets
 	}{
-		{"issuers_required", func(c *middleware.Config) { c.Issuers = nil }},
-		{"empty_issuer_rejected", func(c *middleware.Config) { c.Issuers = []string{""} }},
-		{"audiences_required", func(c *middleware.Config) { c.Audiences = nil }},
-		{"keys_required", func(c *middleware.Config) { c.Keys = nil }},
-		{"hs256_not_allowed", func(c *middleware.Config) { c.Algorithms = []string{"HS256"} }},
-		{"none_not_allowed", func(c *middleware.Config) { c.Algorithms = []string{"none"} }},
-		{"empty_algorithms_rejected", func(c *middleware.Config) { c.Algorithms = []string{} }},
-		{"huge_leeway_rejected", func(c *middleware.Config) { c.Leeway = time.Hour }},
-		{"registered_claim_as_org_rejected", func(c *middleware.Config) { c.OrganizationClaim = "sub" }},
+		{"issuers_required", func(c *middleware.Config) { c.Issuers = nil }, "Config.Issuers must list"},
+		{"empty_issuer_rejected", func(c *middleware.Config) { c.Issuers = []string{""} }, "Config.Issuers must list"},
+		{"audiences_required", func(c *middleware.Config) { c.Audiences = nil }, "Config.Audiences must list"},
+		{"empty_audience_rejected", func(c *middleware.Config) { c.Audiences = []string{"api", ""} }, "Config.Audiences must list"},
+		{"keys_required", func(c *middleware.Config) { c.Keys = nil }, "Config.Keys is required"},
+		{"hs256_not_allowed", func(c *middleware.Config) { c.Algorithms = []string{"HS256"} }, `algorithm "HS256" is not an accepted`},
+		{"none_not_allowed", func(c *middleware.Config) { c.Algorithms = []string{"none"} }, `algorithm "none" is not an accepted`},
+		{"empty_algorithms_rejected", func(c *middleware.Config) { c.Algorithms = []string{} }, "Config.Algorithms is empty"},
+		{"huge_leeway_rejected", func(c *middleware.Config) { c.Leeway = time.Hour }, "Config.Leeway must not exceed 5m0s"},
+		{"registered_claim_as_org_rejected", func(c *middleware.Config) { c.OrganizationClaim = "sub" }, `OrganizationClaim "sub" is a registered claim`},
+		{"negative_token_cap_rejected", func(c *middleware.Config) { c.MaxTokenBytes = -1 }, "Config.MaxTokenBytes must be from 0"},
+		// A 1 GiB cap would let any client make the validator decode a gigabyte.
+		{"gigabyte_token_cap_rejected", func(c *middleware.Config) { c.MaxTokenBytes = 1 << 30 }, "Config.MaxTokenBytes must be from 0 (default) to 65536"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := ok
 			tc.mod(&cfg)
-			if v, err := middleware.New(cfg); err == nil || v != nil {
-				t.Fatalf("New accepted the config")
+			v, err := middleware.New(cfg)
+			if err == nil || v != nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("New = %v, %v; want an error containing %q", v, err, tc.want)
+			}
+			if n := strings.Count(err.Error(), "middleware: "); n != 1 {
+				t.Fatalf("one mistake gave %d errors: %v", n, err)
 			}
 		})
 	}
+	t.Run("every_mistake_reported", func(t *testing.T) {
+		_, err := middleware.New(middleware.Config{Algorithms: []string{"HS256"}, MaxTokenBytes: -1})
+		for _, want := range []string{"Issuers", "Audiences", "Keys", "HS256", "MaxTokenBytes"} {
+			if err == nil || !strings.Contains(err.Error(), want) {
+				t.Errorf("err = %v, want it to mention %s", err, want)
+			}
+		}
+	})
 	if _, err := middleware.New(ok); err != nil {
 		t.Fatalf("valid config rejected: %v", err)
 	}

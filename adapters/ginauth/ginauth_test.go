@@ -124,6 +124,13 @@ func TestRequireScopesRejectsInvalidScopeAtSetUp(t *testing.T) {
 			t.Errorf("%s: RequireScopes = %v; want an error wrapping scopes.ErrInvalidScope", name, err)
 		}
 	}
+	// A requirement of no scope at all would let every token through.
+	if h, err := g.RequireAll(); err == nil || h != nil {
+		t.Errorf("RequireAll() = %v; want an error", err)
+	}
+	if h, err := g.RequireAny(); err == nil || h != nil {
+		t.Errorf("RequireAny() = %v; want an error", err)
+	}
 }
 
 func TestRejectionStopsTheChain(t *testing.T) {

@@ -2,7 +2,9 @@
 // tokens (RFC 6750, RFC 9068): it is the net/http face of package middleware
 // and imports nothing but the standard library and this module.
 //
-// A [Guard] turns a *middleware.Validator into handler wrappers:
+// A [Guard] turns a *middleware.Validator into handler wrappers. It is a
+// translation of middleware.Guard, the core both adapters share (Options is
+// middleware.Options), so the rules live once, in package middleware:
 //
 //   - [Guard.Authenticate] requires a valid token and puts its claims in the
 //     request context (read them with middleware.FromContext);
@@ -11,7 +13,8 @@
 //   - [Guard.RequireScopes] (and [Guard.RequireAll], [Guard.RequireAny])
 //     demands scopes (RFC 6749 §3.3) of the authenticated token;
 //   - [Guard.RequireOrganization] demands that the token act for the
-//     organization the request names, for multi-tenant APIs.
+//     organization the request names, for multi-tenant APIs;
+//   - [Guard.Require] applies any middleware.Rule.
 //
 // Compose them outermost first: authenticate, then scopes, then
 // organization. Every rejection is written by middleware.Renderer: status,

@@ -48,6 +48,13 @@ func TestRequireScopesRejectsInvalidScopeAtSetUp(t *testing.T) {
 			t.Errorf("%s: RequireScopes = %v; want an error wrapping scopes.ErrInvalidScope", name, err)
 		}
 	}
+	// A requirement of no scope at all would let every token through.
+	if mw, err := g.RequireAll(); err == nil || mw != nil {
+		t.Errorf("RequireAll() = %v; want an error", err)
+	}
+	if mw, err := g.RequireAny(); err == nil || mw != nil {
+		t.Errorf("RequireAny() = %v; want an error", err)
+	}
 }
 
 func TestHeaderOrganization(t *testing.T) {

@@ -1,3 +1,5 @@
+//go:build unix
+
 package authservers
 
 import (
@@ -45,6 +47,7 @@ func TestMain(m *testing.M) {
 
 func server(t *testing.T, kind Kind) *Server {
 	t.Helper()
+	skipShort(t)
 	shared.Lock()
 	defer shared.Unlock()
 	if shared.servers == nil {
@@ -426,7 +429,16 @@ func TestSecondInstanceAndRotation(t *testing.T) {
 	})
 }
 
+// skipShort skips t under -short: it runs node.
+func skipShort(t *testing.T) {
+	t.Helper()
+	if testing.Short() {
+		t.Skip("starts real authorization servers (Node.js); skipped with -short")
+	}
+}
+
 func TestStartFailureReportsStderr(t *testing.T) {
+	skipShort(t)
 	ctx := ctxFor(t)
 	// An invalid port makes node fail at listen, before READY.
 	_, err := Start(ctx, OIDCProvider, Options{Env: map[string]string{"PORT": "70000"}})
