@@ -149,7 +149,7 @@ func TestBackgroundRefreshFollowsMaxAge(t *testing.T) {
 				}
 				defer s.Close()
 				synctest.Wait()
-				if got := s.Health().NextRefresh.Sub(time.Now()); got != tc.want {
+				if got := time.Until(s.Health().NextRefresh); got != tc.want {
 					t.Fatalf("next refresh in %v, want %v", got, tc.want)
 				}
 				time.Sleep(tc.want - time.Nanosecond)
