@@ -51,7 +51,23 @@ type Options struct {
 	OmitJWKAlg bool
 	// Now is the clock for iat and exp of minted tokens. Zero: time.Now.
 	Now func() time.Time
+	// IntrospectionClient is the one client the introspection and revocation
+	// endpoints accept, with the one method it is registered for, as real
+	// providers enforce. Zero: DefaultIntrospectionClient.
+	IntrospectionClient Client
 }
+
+// Client is an OAuth client of the provider: the resource server calling
+// its introspection endpoint.
+type Client struct {
+	ID, Secret string
+	// Method is "client_secret_basic" or "client_secret_post".
+	Method string
+}
+
+// DefaultIntrospectionClient is the client the introspection endpoint
+// accepts when Options.IntrospectionClient is zero.
+var DefaultIntrospectionClient = Client{ID: "resource-server", Secret: "resource-server-secret", Method: "client_secret_basic"}
 
 // Fault makes the JWKS endpoint misbehave.
 type Fault int
@@ -84,6 +100,12 @@ type Provider struct {
 	fetches atomic.Int64
 	closing chan struct{}
 	once    sync.Once
+
+	opaque      map[string]jwt.MapClaims // opaque tokens minted, by token
+	revoked     map[string]bool          // revoked opaque tokens and JWT jtis
+	introFault  Fault
+	introCalls  atomic.Int64
+	introClient Client
 }
 
 // NewProvider creates a Provider with one fresh key per Options.Algs.
@@ -101,7 +123,14 @@ func NewProvider(opts Options) (*Provider, error) {
 	if opts.Algs == nil {
 		opts.Algs = []string{"RS256", "ES256", "EdDSA"}
 	}
-	p := &Provider{opts: opts, path: strings.TrimSuffix(u.Path, "/"), closing: make(chan struct{})}
+	if opts.IntrospectionClient == (Client{}) {
+		opts.IntrospectionClient = DefaultIntrospectionClient
+	}
+	if m := opts.IntrospectionClient.Method; m != "client_secret_basic" && m != "client_secret_post" {
+		return nil, fmt.Errorf("authtest: Options.IntrospectionClient.Method %q is neither client_secret_basic nor client_secret_post", m)
+	}
+	p := &Provider{opts: opts, path: strings.TrimSuffix(u.Path, "/"), closing: make(chan struct{}),
+		opaque: map[string]jwt.MapClaims{}, revoked: map[string]bool{}, introClient: opts.IntrospectionClient}
 	for _, alg := range opts.Algs {
 		if _, err := p.AddKey(alg); err != nil {
 			return nil, err
@@ -273,14 +302,18 @@ func (p *Provider) Metadata() map[string]any {
 	return map[string]any{
 		"issuer":                                p.opts.Issuer,
 		"jwks_uri":                              p.JWKSURL(),
+		"introspection_endpoint":                p.IntrospectionURL(),
+		"revocation_endpoint":                   p.RevocationURL(),
 		"id_token_signing_alg_values_supported": p.opts.Algs,
+		"introspection_endpoint_auth_methods_supported": []string{p.introClient.Method},
 	}
 }
 
-// Handler serves, relative to the issuer's path P: the JWKS at P/jwks and the
+// Handler serves, relative to the issuer's path P: the JWKS at P/jwks, the
 // metadata at /.well-known/oauth-authorization-server/P (RFC 8414
 // path-insert), P/.well-known/oauth-authorization-server (path-append) and
-// P/.well-known/openid-configuration.
+// P/.well-known/openid-configuration, token introspection (RFC 7662) at
+// P/introspect and revocation (RFC 7009) at P/revoke.
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	meta := func(w http.ResponseWriter, r *http.Request) {
@@ -293,6 +326,8 @@ func (p *Provider) Handler() http.Handler {
 	}
 	mux.HandleFunc("GET "+p.path+"/.well-known/openid-configuration", meta)
 	mux.HandleFunc("GET "+p.path+"/jwks", p.serveJWKS)
+	mux.HandleFunc("POST "+p.path+"/introspect", p.serveIntrospection)
+	mux.HandleFunc("POST "+p.path+"/revoke", p.serveRevocation)
 	return mux
 }
 
@@ -372,6 +407,26 @@ func (p *Provider) Mint(t Token) (string, error) {
 		return "", fmt.Errorf("authtest: no key for alg %q", t.Alg)
 	}
 	method, _ := keyset.Method(key.alg)
+	claims := p.claims(t)
+	tok := jwt.NewWithClaims(method, claims)
+	tok.Header["typ"] = "at+jwt"
+	tok.Header["kid"] = cmp.Or(t.KID, key.kid)
+	if t.OmitKID {
+		delete(tok.Header, "kid")
+	}
+	for k, v := range t.Header {
+		if v == nil {
+			delete(tok.Header, k)
+		} else {
+			tok.Header[k] = v
+		}
+	}
+	return tok.SignedString(key.priv)
+}
+
+// claims are the claims of a token to mint: the defaults, the fields of t,
+// then t.Claims.
+func (p *Provider) claims(t Token) jwt.MapClaims {
 	now := p.opts.Now()
 	jti := make([]byte, 12)
 	_, _ = rand.Read(jti)
@@ -394,20 +449,7 @@ func (p *Provider) Mint(t Token) (string, error) {
 			claims[k] = v
 		}
 	}
-	tok := jwt.NewWithClaims(method, claims)
-	tok.Header["typ"] = "at+jwt"
-	tok.Header["kid"] = cmp.Or(t.KID, key.kid)
-	if t.OmitKID {
-		delete(tok.Header, "kid")
-	}
-	for k, v := range t.Header {
-		if v == nil {
-			delete(tok.Header, k)
-		} else {
-			tok.Header[k] = v
-		}
-	}
-	return tok.SignedString(key.priv)
+	return claims
 }
 
 // Server is a Provider listening on a loopback httptest server.

@@ -34,6 +34,7 @@ import (
 	"github.com/auth0/go-jwt-middleware/v2/validator"
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
+	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
 	"github.com/clientcasa/oauthguard/scopes"
 	"github.com/golang-jwt/jwt/v5"
@@ -80,7 +81,7 @@ type Fixture struct {
 	// Tokens holds one token per alg of Algs.
 	Tokens map[string]string
 	// Keys is a static oauthguard key source over JWKS.
-	Keys *jwks.Source
+	Keys *keyset.Set
 }
 
 // Claims returns the realistic claim set of the benchmark tokens (authtest
@@ -110,7 +111,7 @@ func NewFixture() (*Fixture, error) {
 	if err != nil {
 		return nil, err
 	}
-	src, err := jwks.New(jwks.Config{Static: doc, Logger: Quiet()})
+	src, _, err := jwks.Parse(doc)
 	if err != nil {
 		return nil, err
 	}
@@ -131,7 +132,7 @@ func Quiet() *slog.Logger { return slog.New(slog.DiscardHandler) }
 // OursConfig is the oauthguard configuration with the shared checks over
 // keys; cacheBytes is Config.CacheBytes (-1: no cache, 0: default cache).
 // organizationId and exp are required by default.
-func OursConfig(keys middleware.KeySet, cacheBytes int64) middleware.Config {
+func OursConfig(keys keyset.Source, cacheBytes int64) middleware.Config {
 	return middleware.Config{
 		Issuers:    []string{Issuer},
 		Audiences:  []string{Audience},
@@ -353,7 +354,7 @@ func (f *Fixture) Floor(alg string) (func() bool, error) {
 	if len(kid) == 0 {
 		return nil, fmt.Errorf("no key for %s", alg)
 	}
-	pub, err := f.Keys.Key(context.Background(), kid[len(kid)-1], alg)
+	pub, err := f.Keys.Key(context.Background(), keyset.Query{KeyID: kid[len(kid)-1], Algorithm: alg})
 	if err != nil {
 		return nil, err
 	}

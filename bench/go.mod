@@ -1,6 +1,6 @@
 module github.com/clientcasa/oauthguard/bench
 
-go 1.26
+go 1.26.0
 
 replace github.com/clientcasa/oauthguard => ../
 
@@ -28,7 +28,7 @@ require (
 	github.com/segmentio/asm v1.2.1 // indirect
 	github.com/valyala/fastjson v1.6.10 // indirect
 	golang.org/x/crypto v0.55.0 // indirect
-	golang.org/x/sync v0.18.0 // indirect
+	golang.org/x/sync v0.23.0 // indirect
 	golang.org/x/sys v0.47.0 // indirect
 	golang.org/x/time v0.15.0 // indirect
 	gopkg.in/go-jose/go-jose.v2 v2.6.3 // indirect

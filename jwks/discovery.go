@@ -1,6 +1,7 @@
 package jwks
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"net/url"
@@ -19,15 +20,15 @@ func (s *Source) fetch() (time.Duration, error) {
 	jwksURL := s.jwksURL
 	s.mu.Unlock()
 	if jwksURL == "" {
-		u, err := s.discover()
+		m, err := s.discover(s.ctx)
 		if err != nil {
 			return 0, err
 		}
 		s.mu.Lock()
-		s.jwksURL = u
+		s.jwksURL = m.JWKSURI
 		s.mu.Unlock()
-		s.log.Info("jwks: discovered the JWKS URL", "issuer", s.cfg.Issuer, "jwks_uri", u)
-		jwksURL = u
+		s.log.Info("jwks: discovered the JWKS URL", "issuer", s.cfg.Issuer, "jwks_uri", m.JWKSURI)
+		jwksURL = m.JWKSURI
 	}
 	s.fetches.Add(1)
 	body, hdr, err := s.http.Get(s.ctx, jwksURL)
@@ -79,21 +80,76 @@ func MetadataURLs(issuer string) ([]string, error) {
 // ErrIssuerMismatch is returned when metadata names another issuer.
 var ErrIssuerMismatch = errors.New("jwks: metadata issuer does not match the configured issuer")
 
-func (s *Source) discover() (string, error) {
-	urls, err := MetadataURLs(s.cfg.Issuer)
+// Metadata is what a Source read from the authorization server's metadata
+// document (RFC 8414 §2, OpenID Connect Discovery 1.0 §3).
+type Metadata struct {
+	// Issuer equals Config.Issuer (checked).
+	Issuer string
+	// JWKSURI is jwks_uri.
+	JWKSURI string
+	// IntrospectionEndpoint is introspection_endpoint (RFC 7662), "" when
+	// the server announces none.
+	IntrospectionEndpoint string
+}
+
+// Metadata returns the authorization server's metadata, from the discovery
+// the Source makes for its keys (waiting for it, within ctx), or, when the
+// JWKS URL was configured and no discovery was needed, from one made now
+// (and kept once it succeeds). It needs Config.Issuer.
+func (s *Source) Metadata(ctx context.Context) (Metadata, error) {
+	if m := s.meta.Load(); m != nil {
+		return *m, nil
+	}
+	if s.cfg.Issuer == "" {
+		return Metadata{}, errors.New("jwks: no Config.Issuer to discover the metadata from")
+	}
+	if s.cfg.JWKSURL == "" {
+		select {
+		case <-s.discovered:
+			return *s.meta.Load(), nil
+		case <-ctx.Done():
+			return Metadata{}, fmt.Errorf("jwks: waiting for discovery: %w (last attempt: %s)", ctx.Err(), s.Health().LastError)
+		}
+	}
+	s.discoverMu.Lock()
+	defer s.discoverMu.Unlock()
+	if m := s.meta.Load(); m != nil {
+		return *m, nil
+	}
+	return s.discover(ctx)
+}
+
+// IntrospectionEndpoint returns the metadata's introspection_endpoint, for
+// introspect.Config.Discovery.
+func (s *Source) IntrospectionEndpoint(ctx context.Context) (string, error) {
+	m, err := s.Metadata(ctx)
 	if err != nil {
 		return "", err
 	}
+	if m.IntrospectionEndpoint == "" {
+		return "", fmt.Errorf("jwks: the metadata of %q has no introspection_endpoint", m.Issuer)
+	}
+	return m.IntrospectionEndpoint, nil
+}
+
+// discover tries each metadata location in turn and keeps the first good
+// document.
+func (s *Source) discover(ctx context.Context) (Metadata, error) {
+	urls, err := MetadataURLs(s.cfg.Issuer)
+	if err != nil {
+		return Metadata{}, err
+	}
 	var errs []error
 	for _, u := range urls {
-		body, _, err := s.http.Get(s.ctx, u)
+		body, _, err := s.http.Get(ctx, u)
 		if err != nil {
 			errs = append(errs, err)
 			continue
 		}
 		var meta struct {
-			Issuer  string `json:"issuer"`
-			JWKSURI string `json:"jwks_uri"`
+			Issuer                string `json:"issuer"`
+			JWKSURI               string `json:"jwks_uri"`
+			IntrospectionEndpoint string `json:"introspection_endpoint"`
 		}
 		if err := json.Unmarshal(body, &meta); err != nil {
 			errs = append(errs, fmt.Errorf("jwks: %s: not a metadata document", u))
@@ -111,7 +167,11 @@ func (s *Source) discover() (string, error) {
 			errs = append(errs, fmt.Errorf("jwks: jwks_uri: %w", err))
 			continue
 		}
-		return meta.JWKSURI, nil
+		m := &Metadata{Issuer: meta.Issuer, JWKSURI: meta.JWKSURI, IntrospectionEndpoint: meta.IntrospectionEndpoint}
+		if s.meta.CompareAndSwap(nil, m) {
+			close(s.discovered)
+		}
+		return *m, nil
 	}
-	return "", fmt.Errorf("jwks: discovery for issuer %q failed: %w", s.cfg.Issuer, errors.Join(errs...))
+	return Metadata{}, fmt.Errorf("jwks: discovery for issuer %q failed: %w", s.cfg.Issuer, errors.Join(errs...))
 }

@@ -203,6 +203,10 @@ type Source struct {
 	done   chan struct{}
 	ready  chan struct{}
 
+	meta       atomic.Pointer[Metadata] // the discovered metadata
+	discovered chan struct{}            // closed once meta is set
+	discoverMu sync.Mutex               // one on-demand discovery at a time
+
 	mu          sync.Mutex
 	flight      *flight       // the refresh in progress, nil when none
 	lastTrigger time.Time     // last unknown-kid refresh
@@ -233,7 +237,8 @@ func New(cfg Config) (*Source, error) {
 		return nil, err
 	}
 	cfg = cfg.withDefaults()
-	s := &Source{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), ready: make(chan struct{}), jwksURL: cfg.JWKSURL}
+	s := &Source{cfg: cfg, log: cfg.Logger, done: make(chan struct{}), ready: make(chan struct{}), jwksURL: cfg.JWKSURL,
+		discovered: make(chan struct{})}
 	s.ctx, s.cancel = context.WithCancel(context.Background())
 	client := cfg.HTTPClient
 	if client == nil {

@@ -36,7 +36,7 @@ func TestCacheKeepsEveryPerRequestCheck(t *testing.T) {
 			t.Fatalf("call %d: %v", i, err)
 		}
 	}
-	if n, _ := f.v.CacheStats(); n != 1 {
+	if n := f.v.Stats().CacheEntries; n != 1 {
 		t.Fatalf("cache entries = %d, want 1", n)
 	}
 	t.Run("custom_check_runs_on_hits", func(t *testing.T) {
@@ -49,7 +49,7 @@ func TestCacheKeepsEveryPerRequestCheck(t *testing.T) {
 		if _, err := f.v.Validate(ctx, tok); !errors.Is(err, middleware.ErrExpired) {
 			t.Fatalf("cached token after exp: %v", err)
 		}
-		if n, _ := f.v.CacheStats(); n != 0 {
+		if n := f.v.Stats().CacheEntries; n != 0 {
 			t.Fatalf("entries after exp = %d, want 0", n)
 		}
 	})
@@ -120,7 +120,8 @@ func TestCacheBoundedInBytes(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	n, size := f.v.CacheStats()
+	st := f.v.Stats()
+	n, size := st.CacheEntries, st.CacheBytes
 	if size > 64<<10 || n == 0 || n >= 500 {
 		t.Fatalf("cache holds %d entries, %d bytes; want fewer than 500 within 64 KiB", n, size)
 	}
@@ -131,8 +132,8 @@ func TestCacheOff(t *testing.T) {
 	if _, err := f.v.Validate(context.Background(), f.mint(t, authtest.Token{})); err != nil {
 		t.Fatal(err)
 	}
-	if n, b := f.v.CacheStats(); n != 0 || b != 0 {
-		t.Fatalf("disabled cache holds %d entries", n)
+	if st := f.v.Stats(); st.CacheEntries != 0 || st.CacheBytes != 0 {
+		t.Fatalf("disabled cache holds %d entries", st.CacheEntries)
 	}
 }
 

@@ -208,22 +208,50 @@ func (p *parser) header(doc []byte, h *header) error {
 	})
 }
 
-// payload is what the validator reads from the claims set.
+// payload is what the validator reads from the claims set, or from an
+// introspection response (RFC 7662 §2.2), which adds active and token_type.
 type payload struct {
 	iss, sub, jti, clientID, azp, org string
 	aud                               []string
 	exp, nbf, iat                     float64
 	hasExp, hasNbf, hasIat, hasOrg    bool
+	hasAud                            bool
 	scope                             string
 	scp, permissions                  []string
 	hasScope                          bool
 	cnf                               bool
+	active, hasActive                 bool
+	tokenType                         string
 }
 
-// claims reads the claims set; orgClaim names the organization member, and
-// permissions says whether to read an Auth0-style permissions array.
-func (p *parser) claims(doc []byte, c *payload, orgClaim string, permissions bool) error {
+// claimsOptions say how to read a claims set: orgClaim names the
+// organization member, permissions says whether to read an Auth0-style
+// permissions array, and introspection whether the document is an
+// introspection response (active must then be a boolean).
+type claimsOptions struct {
+	orgClaim      string
+	permissions   bool
+	introspection bool
+}
+
+// claims reads the claims set.
+func (p *parser) claims(doc []byte, c *payload, o claimsOptions) error {
+	orgClaim, permissions := o.orgClaim, o.permissions
 	return p.members(doc, func(name []byte) (err error) {
+		if o.introspection {
+			switch string(name) {
+			case "active":
+				var tok jsontext.Token
+				if tok, err = p.dec.ReadToken(); err == nil && tok.Kind() != 't' && tok.Kind() != 'f' {
+					err = errSyntax
+				}
+				c.active, c.hasActive = err == nil && tok.Kind() == 't', true
+				return err
+			case "token_type":
+				c.tokenType, err = p.str()
+				return err
+			}
+		}
 		switch string(name) {
 		case "iss":
 			c.iss, err = p.str()
@@ -231,6 +259,7 @@ func (p *parser) claims(doc []byte, c *payload, orgClaim string, permissions boo
 			c.sub, err = p.str()
 		case "aud":
 			c.aud, _, err = p.strs(c.aud[:0])
+			c.hasAud = true
 		case "exp":
 			c.exp, err = p.numericDate()
 			c.hasExp = true

@@ -208,6 +208,14 @@ func TestConfigRejected(t *testing.T) {
 		{"negative_token_cap_rejected", func(c *middleware.Config) { c.MaxTokenBytes = -1 }, "Config.MaxTokenBytes must be from 0"},
 		// A 1 GiB cap would let any client make the validator decode a gigabyte.
 		{"gigabyte_token_cap_rejected", func(c *middleware.Config) { c.MaxTokenBytes = 1 << 30 }, "Config.MaxTokenBytes must be from 0 (default) to 65536"},
+		// Introspection settings without an Introspector would silently do nothing.
+		{"revocation_check_needs_introspector", func(c *middleware.Config) { c.RevocationCheck = true }, "Config.RevocationCheck needs an Introspector"},
+		{"introspection_ttl_needs_introspector", func(c *middleware.Config) { c.IntrospectionTTL = time.Second }, "Config.IntrospectionTTL needs an Introspector"},
+		{"no_audience_needs_introspector", func(c *middleware.Config) { c.IntrospectionAllowNoAudience = true }, "Config.IntrospectionAllowNoAudience needs an Introspector"},
+		{"fail_open_needs_revocation_check", func(c *middleware.Config) {
+			c.Introspector = introspectorFunc(func(context.Context, string) ([]byte, error) { return nil, nil })
+			c.IntrospectionFailOpen = true
+		}, "IntrospectionFailOpen applies to RevocationCheck only"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := ok

@@ -4,15 +4,18 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"math"
 	"slices"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/scopes"
 	"github.com/go-json-experiment/json"
 	"github.com/golang-jwt/jwt/v5"
+	"golang.org/x/sync/singleflight"
 )
 
 // Defaults used when the matching Config field is zero.
@@ -68,9 +71,43 @@ type Config struct {
 	Check func(ctx context.Context, c *Claims) error
 	// CacheBytes bounds the verified-token cache, which lets a repeated token
 	// skip decoding and signature verification while every clock check and
-	// Check still run (see the package documentation). Zero:
-	// DefaultCacheBytes (16 MiB). Negative: no cache.
+	// Check still run (see the package documentation), and, separately, the
+	// introspection answer cache. Zero: DefaultCacheBytes (16 MiB) each.
+	// Negative: neither cache.
 	CacheBytes int64
+
+	// Introspector, when set, checks tokens with the authorization server
+	// (RFC 7662): a credential that is not a JWS (an opaque token) is
+	// introspected and accepted when the answer is active and passes a
+	// JWT's claim rules (iss, aud, exp, nbf, iat, organization, no cnf,
+	// scopes). Zero: no introspection; an opaque token is rejected as
+	// malformed. Opaque tokens never pass while introspection is down.
+	Introspector Introspector
+	// RevocationCheck also confirms, by introspection, every JWT that passed
+	// the local checks (cache hits included), so that a revoked JWT stops
+	// working within IntrospectionTTL. It needs an Introspector and a
+	// provider that introspects JWTs (Better Auth does; oidc-provider
+	// answers for opaque tokens only). Zero: JWTs are checked locally only.
+	RevocationCheck bool
+	// IntrospectionTTL is how long an active answer is reused, never beyond
+	// the token's exp. Zero: DefaultIntrospectionTTL (5 s). Negative: ask
+	// on every request. An inactive answer is kept until the token's exp
+	// (at most MaxInactiveTTL when exp is unknown), so a revoked token stays
+	// rejected without asking again.
+	IntrospectionTTL time.Duration
+	// IntrospectionAllowNoAudience accepts active answers without aud, as
+	// Better Auth gives for opaque tokens requested without a resource
+	// parameter. Such tokens are not bound to this API: any API that may
+	// introspect them accepts them. Zero: an answer without aud is rejected.
+	IntrospectionAllowNoAudience bool
+	// IntrospectionFailOpen lets a JWT that passed every local check through
+	// while introspection is unavailable (RevocationCheck only; logged to
+	// Logger and counted in Stats). Opaque tokens never fail open. Zero:
+	// such a JWT gets 503, like any token that cannot be checked.
+	IntrospectionFailOpen bool
+	// Logger receives what the validator logs: fail-open decisions, never
+	// token contents. Zero: slog.Default().
+	Logger *slog.Logger
 	// Now is the clock. Zero: time.Now.
 	Now func() time.Time
 }
@@ -89,6 +126,16 @@ type Validator struct {
 	check       func(context.Context, *Claims) error
 	now         func() time.Time
 	cache       *tokenCache
+	log         *slog.Logger
+
+	intro      Introspector
+	revocation bool
+	introTTL   time.Duration
+	allowNoAud bool
+	failOpen   bool
+	introCache *introCache
+	flights    singleflight.Group
+	failOpens  atomic.Int64
 }
 
 // registered claim names that cannot name the organization claim.
@@ -125,6 +172,19 @@ func (c Config) check() error {
 			add("algorithm %q is not an accepted asymmetric JWS algorithm (one of %v)", alg, keyset.Algorithms())
 		}
 	}
+	if c.Introspector == nil {
+		for _, f := range []struct {
+			name string
+			set  bool
+		}{{"RevocationCheck", c.RevocationCheck}, {"IntrospectionTTL", c.IntrospectionTTL != 0},
+			{"IntrospectionAllowNoAudience", c.IntrospectionAllowNoAudience}, {"IntrospectionFailOpen", c.IntrospectionFailOpen}} {
+			if f.set {
+				add("Config.%s needs an Introspector", f.name)
+			}
+		}
+	} else if c.IntrospectionFailOpen && !c.RevocationCheck {
+		add("Config.IntrospectionFailOpen applies to RevocationCheck only (opaque tokens never fail open)")
+	}
 	return errors.Join(errs...)
 }
 
@@ -145,6 +205,21 @@ func New(cfg Config) (*Validator, error) {
 		permissions: cfg.Permissions,
 		check:       cfg.Check,
 		now:         cfg.Now,
+		log:         cfg.Logger,
+		intro:       cfg.Introspector,
+		revocation:  cfg.RevocationCheck,
+		introTTL:    cfg.IntrospectionTTL,
+		allowNoAud:  cfg.IntrospectionAllowNoAudience,
+		failOpen:    cfg.IntrospectionFailOpen,
+	}
+	if v.log == nil {
+		v.log = slog.Default()
+	}
+	switch {
+	case v.introTTL == 0:
+		v.introTTL = DefaultIntrospectionTTL
+	case v.introTTL < 0:
+		v.introTTL = 0
 	}
 	if v.leeway == 0 {
 		v.leeway = DefaultLeeway
@@ -167,6 +242,11 @@ func New(cfg Config) (*Validator, error) {
 		var err error
 		if v.cache, err = newTokenCache(size, v.now, v.leeway); err != nil {
 			return nil, fmt.Errorf("middleware: token cache: %w", err)
+		}
+		if v.intro != nil {
+			if v.introCache, err = newIntroCache(size, v.now); err != nil {
+				return nil, fmt.Errorf("middleware: introspection cache: %w", err)
+			}
 		}
 	}
 	algs := cfg.Algorithms
@@ -194,12 +274,24 @@ func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
 // validate is Validate; fromHeader says raw comes from an Authorization
 // header not yet checked against token68 (see Authenticate).
 func (v *Validator) validate(ctx context.Context, raw string, fromHeader bool) (*Claims, error) {
-	c, err := v.verify(ctx, raw, fromHeader)
+	var c *Claims
+	var err error
+	isJWT := v.intro == nil || isJWS(raw)
+	if isJWT {
+		c, err = v.verify(ctx, raw, fromHeader)
+	} else {
+		c, err = v.opaque(ctx, raw, fromHeader)
+	}
 	if err != nil {
 		return nil, err
 	}
 	if err := v.checkTime(c); err != nil {
 		return nil, err
+	}
+	if isJWT && v.revocation {
+		if err := v.confirm(ctx, raw, c); err != nil {
+			return nil, err
+		}
 	}
 	if v.check != nil {
 		if err := v.check(ctx, c); err != nil {
@@ -284,7 +376,7 @@ func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*C
 	if err != nil {
 		return nil, because(errMalformed, errPayloadEncoding)
 	}
-	if p.claims(doc, &pl, v.orgClaim, v.permissions) != nil {
+	if p.claims(doc, &pl, claimsOptions{orgClaim: v.orgClaim, permissions: v.permissions}) != nil {
 		return nil, because(errMalformed, errPayloadJSON)
 	}
 	c, err := v.claimsFrom(&pl, &h, p.src)
@@ -336,14 +428,27 @@ func typeAccepted(typ string) bool {
 }
 
 func (v *Validator) claimsFrom(pl *payload, h *header, doc string) (*Claims, error) {
+	switch {
+	case !pl.hasExp:
+		return nil, reject(errMissingExp)
+	case !slices.Contains(v.issuers, pl.iss):
+		return nil, reject(errWrongIssuer)
+	case !v.audienceAccepted(pl.aud):
+		return nil, reject(errWrongAudience)
+	}
+	c, err := v.common(pl, doc)
+	if err != nil {
+		return nil, err
+	}
+	c.Algorithm, c.KeyID = h.alg, h.kid
+	return c, nil
+}
+
+// common applies the rules a JWT and an introspection answer share (exp
+// required, organization, no cnf, valid scopes) and builds the Claims.
+func (v *Validator) common(pl *payload, doc string) (*Claims, error) {
 	if !pl.hasExp {
 		return nil, reject(errMissingExp)
-	}
-	if !slices.Contains(v.issuers, pl.iss) {
-		return nil, reject(errWrongIssuer)
-	}
-	if !v.audienceAccepted(pl.aud) {
-		return nil, reject(errWrongAudience)
 	}
 	if !v.skipOrg && pl.org == "" {
 		return nil, reject(errMissingOrg)
@@ -364,8 +469,6 @@ func (v *Validator) claimsFrom(pl *payload, h *header, doc string) (*Claims, err
 		ClientID:       pl.clientID,
 		OrganizationID: pl.org,
 		Scopes:         set,
-		Algorithm:      h.alg,
-		KeyID:          h.kid,
 		payload:        doc,
 	}
 	if c.ClientID == "" {
@@ -453,9 +556,14 @@ type Claims struct {
 	OrganizationID string
 	// Scopes is the union of scope, scp and (opt-in) permissions.
 	Scopes scopes.Set
-	// Algorithm and KeyID are the JOSE header's alg and kid.
+	// Algorithm and KeyID are the JOSE header's alg and kid ("" for an
+	// opaque token).
 	Algorithm string
 	KeyID     string
+	// Introspected is true when the claims come from the authorization
+	// server's introspection answer for an opaque token (Raw is then that
+	// answer), false for a JWT.
+	Introspected bool
 
 	payload string
 }
@@ -471,12 +579,30 @@ func (c *Claims) Decode(v any) error {
 	return json.Unmarshal(c.Raw(), v)
 }
 
-// CacheStats reports the verified-token cache's entry count and weight in
-// bytes, after dropping expired entries. Both are zero without a cache.
-func (v *Validator) CacheStats() (entries int, bytes uint64) {
-	if v.cache == nil {
-		return 0, 0
+// Stats is a point-in-time report of a Validator's caches and decisions.
+type Stats struct {
+	// CacheEntries and CacheBytes are the verified-token cache's entry count
+	// and weight, after dropping expired entries.
+	CacheEntries int
+	CacheBytes   uint64
+	// IntrospectionEntries is the introspection answer cache's entry count.
+	IntrospectionEntries int
+	// IntrospectionFailOpen counts the JWTs let through while introspection
+	// was unavailable (Config.IntrospectionFailOpen).
+	IntrospectionFailOpen int64
+}
+
+// Stats reports the caches and the fail-open count.
+func (v *Validator) Stats() Stats {
+	var s Stats
+	if v.cache != nil {
+		v.cache.CleanUp()
+		s.CacheEntries, s.CacheBytes = v.cache.EstimatedSize(), v.cache.WeightedSize()
 	}
-	v.cache.CleanUp()
-	return v.cache.EstimatedSize(), v.cache.WeightedSize()
+	if v.introCache != nil {
+		v.introCache.CleanUp()
+		s.IntrospectionEntries = v.introCache.EstimatedSize()
+	}
+	s.IntrospectionFailOpen = v.failOpens.Load()
+	return s
 }
