@@ -97,7 +97,7 @@ func TestIntrospectionAnswerRules(t *testing.T) {
 		{"active_number_unavailable", answer("active", "1"), nil, 503, middleware.ErrIntrospectionUnavailable},
 		{"active_null_unavailable", answer("active", "null"), nil, 503, middleware.ErrIntrospectionUnavailable},
 		{"active_missing_unavailable", answer("active", omit), nil, 503, middleware.ErrIntrospectionUnavailable},
-		{"active_duplicated_unavailable", answer() [:len(answer())-1] + `,"active":false}`, nil, 503, middleware.ErrIntrospectionUnavailable},
+		{"active_duplicated_unavailable", answer()[:len(answer())-1] + `,"active":false}`, nil, 503, middleware.ErrIntrospectionUnavailable},
 		{"not_json_unavailable", `<html>`, nil, 503, middleware.ErrIntrospectionUnavailable},
 		{"array_unavailable", `[{"active":true}]`, nil, 503, middleware.ErrIntrospectionUnavailable},
 		{"trailing_data_unavailable", answer() + `{}`, nil, 503, middleware.ErrIntrospectionUnavailable},
