@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"bytes"
 	"context"
 	"crypto"
 	"crypto/ecdsa"
@@ -19,6 +20,7 @@ import (
 	"strconv"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 	"unicode/utf8"
@@ -45,7 +47,7 @@ var reasonSentinels = []error{
 	middleware.ErrExpired, middleware.ErrNotYetValid, middleware.ErrBadSignature, middleware.ErrUnknownKey,
 	middleware.ErrAlgNotAllowed, middleware.ErrWrongIssuer, middleware.ErrWrongAudience, middleware.ErrMissingClaim,
 	middleware.ErrMissingOrganization, middleware.ErrMalformed, middleware.ErrTooLarge, middleware.ErrUnsupportedType,
-	middleware.ErrBoundToken, middleware.ErrRejected,
+	middleware.ErrBoundToken, middleware.ErrRejected, middleware.ErrInactive,
 }
 
 // staticAS is a fake authorization server with one key per accepted alg and a
@@ -328,12 +330,12 @@ func checkRejection(t *testing.T, err error, input string) {
 		if n != 1 {
 			t.Fatalf("error %v matches %d reason sentinels, want exactly 1", err, n)
 		}
-	case errors.Is(err, middleware.ErrKeysUnavailable):
+	case errors.Is(err, middleware.ErrKeysUnavailable), errors.Is(err, middleware.ErrIntrospectionUnavailable):
 		if e.Status != http.StatusServiceUnavailable {
-			t.Fatalf("keys-unavailable error with status %d", e.Status)
+			t.Fatalf("unavailable error with status %d", e.Status)
 		}
 	default:
-		t.Fatalf("error %v is of neither kind ErrInvalidToken nor ErrKeysUnavailable", err)
+		t.Fatalf("error %v is of neither kind ErrInvalidToken, ErrKeysUnavailable nor ErrIntrospectionUnavailable", err)
 	}
 	for _, kind := range []error{middleware.ErrNoCredentials, middleware.ErrInvalidRequest,
 		middleware.ErrInsufficientScope, middleware.ErrForbidden} {
@@ -788,4 +790,78 @@ func checkAcceptedPayload(t *testing.T, pl []byte, c *middleware.Claims) {
 			strictString(t, m, name)
 		}
 	}
+}
+
+// FuzzIntrospection feeds arbitrary introspection answers (RFC 7662 §2.2)
+// to a validator for an opaque token. Properties: no panic; a rejection is a
+// 401 with exactly one reason or a 503; an accepted answer is one strict JSON
+// object with active the boolean true, an exp not passed, an aud holding
+// the audience, iss absent or the issuer, an organization, no cnf and a
+// token_type absent, Bearer or DPoP, and the Claims say so.
+func FuzzIntrospection(f *testing.F) {
+	exp, iat := now.Add(time.Hour).Unix(), now.Unix()
+	base := fmt.Sprintf(`"iss":%q,"aud":%q,"organizationId":"org_acme","exp":%d,"iat":%d`, fuzzIssuer, authtest.DefaultAudience, exp, iat)
+	for _, seed := range []string{
+		`{"active":true,` + base + `}`,
+		`{"active":true,` + base + `,"scope":"read:clients","client_id":"c","sub":"u","token_type":"Bearer"}`,
+		`{"active":false}`,
+		`{"active":"true",` + base + `}`,
+		`{"active":true,"active":false,` + base + `}`,
+		`{"ACTIVE":true,` + base + `}`,
+		`{"active":true,` + base + `,"token_type":"refresh_token"}`,
+		`{"active":true,` + base + `,"cnf":{"jkt":"x"},"token_type":"DPoP"}`,
+		fmt.Sprintf(`{"active":true,"organizationId":"o","exp":%d}`, exp),
+		fmt.Sprintf(`{"active":true,"aud":["x",%q],"organizationId":"o","exp":%d.5}`, authtest.DefaultAudience, exp),
+		`{"active":true,` + base + `} {}`,
+		`[true]`, `null`, ``, `{`,
+	} {
+		f.Add([]byte(seed))
+	}
+	var body atomic.Pointer[[]byte]
+	intro := introspectorFunc(func(context.Context, string) ([]byte, error) { return *body.Load(), nil })
+	ks := keySetFunc(func(context.Context, string, string) (crypto.PublicKey, error) { return nil, errors.New("no keys") })
+	v, err := middleware.New(middleware.Config{Issuers: []string{fuzzIssuer}, Audiences: []string{authtest.DefaultAudience},
+		Keys: ks, Introspector: intro, CacheBytes: -1, Now: func() time.Time { return now }})
+	if err != nil {
+		f.Fatal(err)
+	}
+	const token = "opaque-fuzz-token"
+	f.Fuzz(func(t *testing.T, doc []byte) {
+		body.Store(&doc)
+		c, err := v.Validate(context.Background(), token)
+		if err != nil {
+			if c != nil {
+				t.Fatalf("claims with error %v", err)
+			}
+			checkRejection(t, err, token)
+			return
+		}
+		m := strictObject(t, "introspection answer", doc)
+		if string(m["active"]) != "true" {
+			t.Fatalf("accepted with active %s: %q", m["active"], doc)
+		}
+		if exp := strictNumber(t, m, "exp"); exp+middleware.DefaultLeeway.Seconds() <= float64(now.Unix()) {
+			t.Fatalf("accepted an expired answer: %q", doc)
+		}
+		if _, ok := m["iss"]; ok && strictString(t, m, "iss") != fuzzIssuer || c.Issuer != fuzzIssuer {
+			t.Fatalf("accepted iss %s (Claims.Issuer %q)", m["iss"], c.Issuer)
+		}
+		if !containsString(c.Audience, authtest.DefaultAudience) || !strings.Contains(string(m["aud"]), authtest.DefaultAudience) {
+			t.Fatalf("accepted aud %s", m["aud"])
+		}
+		if org := strictString(t, m, "organizationId"); org == "" || org != c.OrganizationID {
+			t.Fatalf("accepted organization %q (Claims %q)", org, c.OrganizationID)
+		}
+		if _, ok := m["cnf"]; ok {
+			t.Fatalf("accepted a bound token as bearer: %q", doc)
+		}
+		if _, ok := m["token_type"]; ok {
+			if tt := strictString(t, m, "token_type"); !strings.EqualFold(tt, "Bearer") && !strings.EqualFold(tt, "DPoP") {
+				t.Fatalf("accepted token_type %q", tt)
+			}
+		}
+		if !c.Introspected || !bytes.Equal(c.Raw(), doc) {
+			t.Fatalf("claims %+v", c)
+		}
+	})
 }
