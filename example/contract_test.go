@@ -548,6 +548,14 @@ func TestBadConfiguration(t *testing.T) {
 		{"missing_audience_env", []string{"ISSUER=https://auth.example.com"}, nil},
 		{"bad_listen_address", nil, []string{"-addr", "not-an-address"}},
 		{"stray_argument", nil, []string{"serve"}},
+		{"introspection_without_secret", nil, []string{"-issuer", "https://auth.example.com", "-audience", audience, "-introspection-client-id", "api"}},
+		{"introspection_auth_unknown", []string{"INTROSPECTION_CLIENT_SECRET=s"}, []string{"-issuer", "https://auth.example.com", "-audience", audience,
+			"-introspection-client-id", "api", "-introspection-auth", "private_key_jwt"}},
+		{"revocation_check_not_a_duration", []string{"INTROSPECTION_CLIENT_SECRET=s"}, []string{"-issuer", "https://auth.example.com", "-audience", audience,
+			"-introspection-client-id", "api", "-revocation-check", "on"}},
+		{"revocation_check_without_client", nil, []string{"-issuer", "https://auth.example.com", "-audience", audience, "-revocation-check", "5s"}},
+		{"introspection_url_http", []string{"INTROSPECTION_CLIENT_SECRET=s"}, []string{"-issuer", "https://auth.example.com", "-audience", audience,
+			"-introspection-client-id", "api", "-introspection-url", "http://auth.example.com/introspect"}},
 	}
 	forEachBinary(t, func(t *testing.T, bin string) {
 		for _, c := range cases {

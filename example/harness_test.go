@@ -121,14 +121,15 @@ type proc struct {
 }
 
 // launch starts bin with args and exactly the configuration variables in
-// env (ADDR, ISSUER, JWKS_URL, AUDIENCE and LEEWAY are removed from the
-// inherited environment). The process is killed when the test ends.
+// env (the servers' variables are removed from the inherited environment). The process is killed when the test ends.
 func launch(t *testing.T, bin string, env []string, args ...string) *proc {
 	t.Helper()
 	cmd := exec.Command(filepath.Join(binDir, bin), args...)
 	for _, kv := range os.Environ() {
 		switch strings.SplitN(kv, "=", 2)[0] {
-		case "ADDR", "ISSUER", "JWKS_URL", "AUDIENCE", "LEEWAY":
+		case "ADDR", "ISSUER", "JWKS_URL", "AUDIENCE", "LEEWAY", "INTROSPECTION_CLIENT_ID", "INTROSPECTION_CLIENT_SECRET",
+			"INTROSPECTION_URL", "INTROSPECTION_AUTH", "INTROSPECTION_ALLOW_NO_AUDIENCE", "REVOCATION_CHECK", "DPOP",
+			"EXTERNAL_URL", "REDIS_URL", "METRICS_ADDR":
 		default:
 			cmd.Env = append(cmd.Env, kv)
 		}

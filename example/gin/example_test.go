@@ -16,4 +16,6 @@ func Example() {
 	// POST /api/v1/invoices 201
 	// GET /api/v1/orgs/org_globex/clients 200
 	// GET /api/v1/me 401
+	// GET /api/v1/clients 200
+	// GET /api/v1/me 401
 }

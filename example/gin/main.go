@@ -2,6 +2,7 @@ package main
 
 import (
 	"net/http"
+	"strings"
 
 	"github.com/clientcasa/oauthguard/adapters/ginauth"
 	"github.com/clientcasa/oauthguard/example/internal/demo"
@@ -55,8 +56,9 @@ func routes(env *demo.Env) (http.Handler, error) {
 	})
 	api.GET("/orgs/:orgId/clients", readClients, sameOrg, listClients)
 	if env.Dev != nil {
-		for _, p := range demo.DevPaths {
-			r.GET(p, gin.WrapH(env.Dev))
+		for _, route := range demo.DevRoutes {
+			method, path, _ := strings.Cut(route, " ")
+			r.Handle(method, path, gin.WrapH(env.Dev))
 		}
 	}
 	return r, nil

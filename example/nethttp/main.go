@@ -51,8 +51,8 @@ func routes(env *demo.Env) (http.Handler, error) {
 	mux.Handle("POST /api/v1/invoices", guard.Authenticate(writeInvoices(createInvoice)))
 	mux.Handle("GET /api/v1/orgs/{orgId}/clients", guard.Authenticate(readClients(sameOrg(listClients))))
 	if env.Dev != nil {
-		for _, p := range demo.DevPaths {
-			mux.Handle("GET "+p, env.Dev)
+		for _, route := range demo.DevRoutes {
+			mux.Handle(route, env.Dev)
 		}
 	}
 	return demo.JSONErrors(mux), nil

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"time"
 
@@ -42,6 +43,29 @@ type Config struct {
 	// ParseConfig's default is middleware.DefaultLeeway (30 s); a zero
 	// Config.Leeway means that default too.
 	Leeway time.Duration
+
+	// IntrospectionClientID [INTROSPECTION_CLIENT_ID], with the secret
+	// IntrospectionClientSecret read from the environment variable
+	// INTROSPECTION_CLIENT_SECRET only (never a flag, never printed),
+	// turns token introspection (RFC 7662) on: opaque tokens are accepted
+	// when the authorization server says they are active.
+	IntrospectionClientID     string
+	IntrospectionClientSecret string
+	// IntrospectionURL is the introspection endpoint [INTROSPECTION_URL];
+	// zero: the issuer metadata's introspection_endpoint.
+	IntrospectionURL string
+	// IntrospectionAuth is "basic" (default, client_secret_basic) or
+	// "post" (client_secret_post) [INTROSPECTION_AUTH].
+	IntrospectionAuth string
+	// IntrospectionAllowNoAudience accepts introspection answers without
+	// aud [INTROSPECTION_ALLOW_NO_AUDIENCE].
+	IntrospectionAllowNoAudience bool
+	// RevocationCheck confirms every JWT by introspection [REVOCATION_CHECK]:
+	// "off" (default) or a TTL such as 0s or 5s, how long an active answer
+	// is reused (0s: ask on every request).
+	RevocationCheck bool
+	// RevocationTTL is that TTL.
+	RevocationTTL time.Duration
 }
 
 // Dev reports whether the server runs its own authorization server: no
@@ -66,6 +90,23 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	fs.StringVar(&c.Audience, "audience", env("AUDIENCE", ""), "expected token audience and RFC 9728 resource; required outside dev mode [AUDIENCE]")
 	leeway := fs.String("leeway", env("LEEWAY", middleware.DefaultLeeway.String()),
 		"clock skew `duration` tolerated for exp, nbf and iat, 5s to 60s [LEEWAY]")
+	fs.StringVar(&c.IntrospectionClientID, "introspection-client-id", env("INTROSPECTION_CLIENT_ID", ""),
+		"client `id` for token introspection (RFC 7662): opaque tokens are accepted when active; the secret is read from INTROSPECTION_CLIENT_SECRET [INTROSPECTION_CLIENT_ID]")
+	fs.StringVar(&c.IntrospectionURL, "introspection-url", env("INTROSPECTION_URL", ""),
+		"introspection endpoint; default: the issuer metadata's introspection_endpoint [INTROSPECTION_URL]")
+	fs.StringVar(&c.IntrospectionAuth, "introspection-auth", env("INTROSPECTION_AUTH", "basic"),
+		"client authentication for introspection: basic (client_secret_basic) or post (client_secret_post) [INTROSPECTION_AUTH]")
+	if v := getenv("INTROSPECTION_ALLOW_NO_AUDIENCE"); v != "" {
+		b, err := strconv.ParseBool(v)
+		if err != nil {
+			return Config{}, fmt.Errorf("INTROSPECTION_ALLOW_NO_AUDIENCE %q is not true or false", v)
+		}
+		c.IntrospectionAllowNoAudience = b
+	}
+	fs.BoolVar(&c.IntrospectionAllowNoAudience, "introspection-allow-no-audience", c.IntrospectionAllowNoAudience,
+		"accept introspected tokens without aud, which are not bound to this API (Better Auth without resource) [INTROSPECTION_ALLOW_NO_AUDIENCE]")
+	revocation := fs.String("revocation-check", env("REVOCATION_CHECK", "off"),
+		"confirm every JWT by introspection: off, or how long an active answer is reused, such as 0s or 5s [REVOCATION_CHECK]")
 	if err := fs.Parse(args); err != nil {
 		return Config{}, err
 	}
@@ -80,6 +121,28 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		return Config{}, fmt.Errorf("-leeway %s is outside 5s to 60s", d)
 	}
 	c.Leeway = d
+	if *revocation != "off" {
+		c.RevocationCheck = true
+		if c.RevocationTTL, err = time.ParseDuration(*revocation); err != nil || c.RevocationTTL < 0 {
+			return Config{}, fmt.Errorf("-revocation-check %q is neither off nor a duration such as 0s or 5s", *revocation)
+		}
+	}
+	if c.IntrospectionClientID != "" {
+		c.IntrospectionClientSecret = getenv("INTROSPECTION_CLIENT_SECRET")
+		if c.IntrospectionClientSecret == "" {
+			return Config{}, errors.New("-introspection-client-id needs the secret in the environment variable INTROSPECTION_CLIENT_SECRET")
+		}
+	}
+	switch {
+	case c.IntrospectionAuth != "basic" && c.IntrospectionAuth != "post":
+		return Config{}, fmt.Errorf("-introspection-auth %q is neither basic nor post", c.IntrospectionAuth)
+	case c.IntrospectionClientID == "" && !c.Dev() && (c.IntrospectionURL != "" || c.RevocationCheck || c.IntrospectionAllowNoAudience):
+		return Config{}, errors.New("-introspection-url, -revocation-check and -introspection-allow-no-audience need -introspection-client-id")
+	case c.IntrospectionURL != "":
+		if err := checkURL("introspection-url", c.IntrospectionURL, true); err != nil {
+			return Config{}, err
+		}
+	}
 	if c.Dev() && c.Audience == "" {
 		c.Audience = authtest.DefaultAudience
 	}

@@ -54,11 +54,40 @@ func TestParseConfig(t *testing.T) {
 		{"issuer_not_url", []string{"-issuer", "as.example", "-audience", "a"}, env(), Config{}, "not an absolute"},
 		{"audience_with_quote_refused", []string{"-audience", `a"b`}, env(), Config{}, "quotes"},
 		{"stray_argument", []string{"x"}, env(), Config{}, "unexpected arguments"},
+		// Introspection: the secret only from the environment.
+		{"introspection_configured", []string{"-issuer", "https://as.example", "-audience", "a", "-introspection-client-id", "api",
+			"-introspection-auth", "post", "-introspection-allow-no-audience", "-revocation-check", "0s"}, env("INTROSPECTION_CLIENT_SECRET", "s"),
+			Config{Addr: "127.0.0.1:8080", Issuer: "https://as.example", Audience: "a", Leeway: 30 * time.Second,
+				IntrospectionClientID: "api", IntrospectionClientSecret: "s", IntrospectionAuth: "post",
+				IntrospectionAllowNoAudience: true, RevocationCheck: true}, ""},
+		{"introspection_from_env", nil, env("ISSUER", "https://as.example", "AUDIENCE", "a", "INTROSPECTION_CLIENT_ID", "api",
+			"INTROSPECTION_CLIENT_SECRET", "s", "INTROSPECTION_URL", "https://as.example/introspect", "REVOCATION_CHECK", "5s",
+			"INTROSPECTION_ALLOW_NO_AUDIENCE", "true"),
+			Config{Addr: "127.0.0.1:8080", Issuer: "https://as.example", Audience: "a", Leeway: 30 * time.Second,
+				IntrospectionClientID: "api", IntrospectionClientSecret: "s", IntrospectionURL: "https://as.example/introspect",
+				IntrospectionAllowNoAudience: true, RevocationCheck: true, RevocationTTL: 5 * time.Second}, ""},
+		{"introspection_secret_required", []string{"-issuer", "https://as.example", "-audience", "a", "-introspection-client-id", "api"}, env(),
+			Config{}, "INTROSPECTION_CLIENT_SECRET"},
+		{"introspection_secret_alone_ignored", []string{"-issuer", "https://as.example", "-audience", "a"}, env("INTROSPECTION_CLIENT_SECRET", "s"),
+			Config{Addr: "127.0.0.1:8080", Issuer: "https://as.example", Audience: "a", Leeway: 30 * time.Second}, ""},
+		{"introspection_auth_unknown", []string{"-introspection-auth", "jwt"}, env(), Config{}, "neither basic nor post"},
+		{"revocation_check_bad_ttl", []string{"-revocation-check", "soon"}, env(), Config{}, "neither off nor a duration"},
+		{"revocation_check_negative_ttl", []string{"-revocation-check", "-1s"}, env(), Config{}, "neither off nor a duration"},
+		{"revocation_check_needs_client", []string{"-issuer", "https://as.example", "-audience", "a", "-revocation-check", "5s"}, env(),
+			Config{}, "need -introspection-client-id"},
+		{"introspection_url_needs_client", []string{"-issuer", "https://as.example", "-audience", "a", "-introspection-url", "https://as.example/i"}, env(),
+			Config{}, "need -introspection-client-id"},
+		{"introspection_url_http_refused", []string{"-issuer", "https://as.example", "-audience", "a", "-introspection-client-id", "api",
+			"-introspection-url", "http://as.example/i"}, env("INTROSPECTION_CLIENT_SECRET", "s"), Config{}, "https"},
+		{"allow_no_audience_not_boolean", []string{"-introspection-allow-no-audience=maybe"}, env(), Config{}, "invalid boolean"},
 		{"unknown_flag", []string{"-x"}, env(), Config{}, "not defined"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {
 			got, err := ParseConfig(c.args, c.getenv, io.Discard)
+			if c.err == "" && c.want.IntrospectionAuth == "" {
+				c.want.IntrospectionAuth = "basic" // the default
+			}
 			switch {
 			case c.err == "" && err != nil:
 				t.Fatalf("error %v", err)

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/introspect"
 	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
@@ -26,9 +27,11 @@ type Env struct {
 	// Metadata serves the RFC 9728 document at
 	// middleware.ProtectedResourceMetadataPath.
 	Metadata http.Handler
-	// Dev, in dev mode only, serves the authorization server's JWKS and
-	// metadata at DevPaths; nil otherwise.
-	Dev http.Handler
+	// Dev, in dev mode only, serves the authorization server's JWKS,
+	// metadata, introspection and revocation endpoints at DevRoutes; nil
+	// otherwise. DevClient is the client those endpoints accept.
+	Dev       http.Handler
+	DevClient authtest.Client
 	// Samples, in dev mode only, are requests with sample tokens.
 	Samples []Sample
 	// Issuer and Audience are the iss and aud tokens must carry.
@@ -36,14 +39,17 @@ type Env struct {
 	// Log is the server's logger.
 	Log *slog.Logger
 
-	keys   keyset.Source // the validator's keys
-	remote *jwks.Source  // keys, outside dev mode
-	static *keyset.Set   // keys, in dev mode
+	keys         keyset.Source // the validator's keys
+	remote       *jwks.Source  // keys, outside dev mode
+	static       *keyset.Set   // keys, in dev mode
+	introspector middleware.Introspector
 }
 
-// DevPaths are the paths Env.Dev serves: in dev mode the server is its own
-// issuer (RFC 8414 metadata, OpenID discovery and the JWKS).
-var DevPaths = []string{"/jwks", "/.well-known/oauth-authorization-server", "/.well-known/openid-configuration"}
+// DevRoutes are the routes Env.Dev serves: in dev mode the server is its own
+// issuer (RFC 8414 metadata, OpenID discovery, the JWKS, RFC 7662
+// introspection and RFC 7009 revocation).
+var DevRoutes = []string{"GET /jwks", "GET /.well-known/oauth-authorization-server", "GET /.well-known/openid-configuration",
+	"POST /introspect", "POST /revoke"}
 
 // Sample is a request a dev-mode token makes, and the status it gets.
 type Sample struct {
@@ -75,16 +81,37 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 	var err error
 	if cfg.Dev() {
 		env.Issuer = base
-		err = env.dev(base, cfg.Audience)
+		err = env.dev(base, cfg)
 	} else {
 		env.remote, err = jwks.New(jwks.Config{Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Logger: log})
 		env.keys = env.remote
+		if err == nil && cfg.IntrospectionClientID != "" {
+			method := introspect.ClientSecretBasic
+			if cfg.IntrospectionAuth == "post" {
+				method = introspect.ClientSecretPost
+			}
+			env.introspector, err = introspect.New(introspect.Config{Endpoint: cfg.IntrospectionURL, Discovery: env.remote,
+				ClientID: cfg.IntrospectionClientID, ClientSecret: cfg.IntrospectionClientSecret, AuthMethod: method})
+		}
 	}
 	if err != nil {
+		env.Close()
 		return nil, err
 	}
-	env.Validator, err = middleware.New(middleware.Config{
-		Issuers: []string{env.Issuer}, Audiences: []string{cfg.Audience}, Keys: env.keys, Leeway: cfg.Leeway})
+	vc := middleware.Config{Issuers: []string{env.Issuer}, Audiences: []string{cfg.Audience}, Keys: env.keys,
+		Leeway: cfg.Leeway, Logger: log}
+	if env.introspector != nil {
+		vc.Introspector = env.introspector
+		vc.IntrospectionAllowNoAudience = cfg.IntrospectionAllowNoAudience
+		if cfg.RevocationCheck {
+			vc.RevocationCheck = true
+			vc.IntrospectionTTL = cfg.RevocationTTL
+			if vc.IntrospectionTTL == 0 {
+				vc.IntrospectionTTL = -1 // 0s: ask on every request
+			}
+		}
+	}
+	env.Validator, err = middleware.New(vc)
 	if err == nil {
 		env.Metadata, err = middleware.ProtectedResource{
 			Resource:             cfg.Audience,
@@ -101,39 +128,61 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 }
 
 // dev sets up dev mode: a fresh authorization server whose keys the
-// validator holds from the start, and sample tokens valid for an hour.
-func (env *Env) dev(base, audience string) error {
-	p, err := authtest.NewProvider(authtest.Options{Issuer: base, Audience: audience, Algs: []string{"EdDSA", "RS256"}})
+// validator holds from the start and which answers introspection in
+// process, and sample tokens valid for an hour, one of them revoked.
+func (env *Env) dev(base string, cfg Config) error {
+	p, err := authtest.NewProvider(authtest.Options{Issuer: base, Audience: cfg.Audience, Algs: []string{"EdDSA", "RS256"}})
 	if err != nil {
 		return err
 	}
 	env.static = p.KeySet()
 	env.keys = env.static
+	env.introspector = p
 	env.Dev = p.Handler()
+	env.DevClient = p.IntrospectionClient()
 
 	past := time.Now().Add(-2 * time.Hour)
-	for _, s := range []struct {
+	type sample struct {
 		Sample
 		alg, sub, org, scope string
-		expired              bool
-	}{
+		expired, opaque      bool
+		revoked              bool
+	}
+	samples := []sample{
 		{Sample{Title: "org_acme reader (read:clients): list its clients", Method: "GET",
-			URL: base + "/api/v1/clients", Status: 200}, "EdDSA", "user_alice", "org_acme", ScopeReadClients, false},
+			URL: base + "/api/v1/clients", Status: 200}, "EdDSA", "user_alice", "org_acme", ScopeReadClients, false, false, false},
 		{Sample{Title: "org_acme writer (read:clients write:invoices): create an invoice", Method: "POST",
 			URL: base + "/api/v1/invoices", Body: `{"clientId":"cli_acme_1","amount":1234}`, Status: 201},
-			"RS256", "user_bob", "org_acme", ScopeReadClients + " " + ScopeWriteInvoices, false},
+			"RS256", "user_bob", "org_acme", ScopeReadClients + " " + ScopeWriteInvoices, false, false, false},
 		{Sample{Title: "org_globex reader (read:clients): list the clients of org_globex", Method: "GET",
-			URL: base + "/api/v1/orgs/org_globex/clients", Status: 200}, "EdDSA", "user_carol", "org_globex", ScopeReadClients, false},
+			URL: base + "/api/v1/orgs/org_globex/clients", Status: 200}, "EdDSA", "user_carol", "org_globex", ScopeReadClients, false, false, false},
 		{Sample{Title: "expired org_acme token: rejected with 401 invalid_token", Method: "GET",
-			URL: base + "/api/v1/me", Status: 401}, "EdDSA", "user_alice", "org_acme", ScopeReadClients, true},
-	} {
+			URL: base + "/api/v1/me", Status: 401}, "EdDSA", "user_alice", "org_acme", ScopeReadClients, true, false, false},
+		{Sample{Title: "opaque org_acme token, checked by introspection (RFC 7662): list its clients", Method: "GET",
+			URL: base + "/api/v1/clients", Status: 200}, "", "user_dave", "org_acme", ScopeReadClients, false, true, false},
+		{Sample{Title: "revoked opaque token: rejected with 401 invalid_token (no longer active)", Method: "GET",
+			URL: base + "/api/v1/me", Status: 401}, "", "user_dave", "org_acme", ScopeReadClients, false, true, true},
+	}
+	if cfg.RevocationCheck {
+		samples = append(samples, sample{Sample{Title: "revoked JWT (-revocation-check): rejected with 401 invalid_token (no longer active)",
+			Method: "GET", URL: base + "/api/v1/me", Status: 401}, "EdDSA", "user_alice", "org_acme", ScopeReadClients, false, false, true})
+	}
+	for _, s := range samples {
 		claims := map[string]any{"sub": s.sub, "organizationId": s.org, "scope": s.scope, "client_id": "demo-cli"}
 		if s.expired {
 			claims["iat"], claims["exp"] = past.Unix(), past.Add(time.Hour).Unix()
 		}
 		var err error
-		if s.Token, err = p.Mint(authtest.Token{Alg: s.alg, Claims: claims}); err != nil {
+		if s.opaque {
+			s.Token, err = p.MintOpaque(authtest.Token{Claims: claims})
+		} else {
+			s.Token, err = p.Mint(authtest.Token{Alg: s.alg, Claims: claims})
+		}
+		if err != nil {
 			return err
+		}
+		if s.revoked {
+			p.Revoke(s.Token)
 		}
 		env.Samples = append(env.Samples, s.Sample)
 	}
@@ -147,6 +196,10 @@ func (env *Env) PrintSamples(w io.Writer) {
 	b.WriteString("with a signing key made at start-up. Sample tokens, valid for 1 h:\n")
 	for _, s := range env.Samples {
 		fmt.Fprintf(&b, "\n# %s (expect %d)\n%s\n", s.Title, s.Status, s.Curl())
+	}
+	if env.DevClient.ID != "" {
+		fmt.Fprintf(&b, "\n# Revoke a token (RFC 7009), then try it again: POST %s/revoke with client credentials\n"+
+			"#   -u %s:%s -d token=<token>\n", env.Issuer, env.DevClient.ID, env.DevClient.Secret)
 	}
 	b.WriteString("\n")
 	_, _ = io.WriteString(w, b.String())
