@@ -53,7 +53,8 @@ var (
 
 	errBadIntrospection = errors.New("introspection response: not a JSON object of unique members with active a boolean and registered claims of the right types")
 	errNoIssuer         = errors.New("introspection response: no iss, and several issuers are accepted")
-	errTokenType        = errors.New("introspection response: token_type is not an access token type (Bearer or DPoP)")
+	errTokenType        = errors.New("introspection response: token_type or token_use is not that of an access token")
+	errNoTokenType      = errors.New("introspection response: no aud and no token_type, so nothing says it is an access token")
 )
 
 // introEntry is a cached introspection answer.
@@ -188,7 +189,8 @@ func (v *Validator) readIntrospection(body []byte, exp time.Time, opaque bool) (
 	if !exp.IsZero() && exp.Before(e.expires) {
 		e.expires = exp
 	}
-	if tt := pl.tokenType; tt != "" && !strings.EqualFold(tt, "Bearer") && !strings.EqualFold(tt, "DPoP") {
+	if tt := pl.tokenType; (tt != "" && !strings.EqualFold(tt, "Bearer") && !strings.EqualFold(tt, "DPoP")) ||
+		(pl.tokenUse != "" && pl.tokenUse != "access_token") {
 		// A refresh token, say, that a client presents as an access token.
 		e.refusal = because(errUnsupportedType, errTokenType)
 		return e, nil
@@ -218,12 +220,17 @@ func (v *Validator) introspectionClaims(pl *payload, doc string) (*Claims, error
 	switch {
 	case !pl.hasExp:
 		return nil, reject(errMissingExp)
-	case pl.iss == "" && len(v.issuers) != 1:
+	case !pl.hasIss && len(v.issuers) != 1:
 		return nil, because(errWrongIssuer, errNoIssuer)
-	case pl.iss != "" && !slices.Contains(v.issuers, pl.iss):
+	case pl.hasIss && !slices.Contains(v.issuers, pl.iss):
 		return nil, reject(errWrongIssuer)
 	case len(pl.aud) == 0 && !v.allowNoAud, len(pl.aud) > 0 && !v.audienceAccepted(pl.aud):
 		return nil, reject(errWrongAudience)
+	case len(pl.aud) == 0 && pl.tokenType == "":
+		// Without aud, only an answer that says it is about an access token
+		// passes: oidc-provider introspects refresh tokens as active,
+		// without aud nor token_type, even with token_type_hint=access_token.
+		return nil, because(errWrongAudience, errNoTokenType)
 	}
 	c, err := v.common(pl, doc)
 	if err != nil {

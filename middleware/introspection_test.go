@@ -123,6 +123,12 @@ func TestIntrospectionAnswerRules(t *testing.T) {
 		{"organization_skipped_accepted", answer("organizationId", omit), func(c *middleware.Config) { c.SkipOrganization = true }, 0, nil},
 		// A refresh token presented as an access token.
 		{"refresh_token_type_rejected", answer("token_type", `"refresh_token"`), nil, 401, middleware.ErrUnsupportedType},
+		{"refresh_token_use_rejected", answer("token_use", `"refresh_token"`), nil, 401, middleware.ErrUnsupportedType},
+		// As oidc-provider answers for a refresh token, even with
+		// token_type_hint=access_token: no aud, no token_type.
+		{"no_audience_no_token_type_rejected_even_when_allowed", answer("aud", omit, "token_type", omit), func(c *middleware.Config) {
+			c.IntrospectionAllowNoAudience = true
+		}, 401, middleware.ErrWrongAudience},
 		{"dpop_token_type_with_cnf_rejected_as_bearer", answer("token_type", `"DPoP"`, "cnf", `{"jkt":"abc"}`), nil, 401, middleware.ErrBoundToken},
 		{"invalid_scope_rejected", answer("scope", `"read\u0000clients"`), nil, 401, middleware.ErrMalformed},
 	} {

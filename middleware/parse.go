@@ -215,13 +215,13 @@ type payload struct {
 	aud                               []string
 	exp, nbf, iat                     float64
 	hasExp, hasNbf, hasIat, hasOrg    bool
-	hasAud                            bool
+	hasAud, hasIss                    bool
 	scope                             string
 	scp, permissions                  []string
 	hasScope                          bool
 	cnf                               bool
 	active, hasActive                 bool
-	tokenType                         string
+	tokenType, tokenUse               string
 }
 
 // claimsOptions say how to read a claims set: orgClaim names the
@@ -250,11 +250,15 @@ func (p *parser) claims(doc []byte, c *payload, o claimsOptions) error {
 			case "token_type":
 				c.tokenType, err = p.str()
 				return err
+			case "token_use": // Ory Hydra: access_token or refresh_token
+				c.tokenUse, err = p.str()
+				return err
 			}
 		}
 		switch string(name) {
 		case "iss":
 			c.iss, err = p.str()
+			c.hasIss = true
 		case "sub":
 			c.sub, err = p.str()
 		case "aud":

@@ -84,11 +84,14 @@ func AlgResource(alg string) string { return "urn:test:alg:" + alg }
 func TTLResource(seconds int) string { return "urn:test:ttl:" + strconv.Itoa(seconds) }
 
 // Client is a confidential OAuth client registered on both servers. It
-// authenticates with client_secret_basic and may use the client_credentials,
-// authorization_code and refresh_token grants.
+// authenticates with AuthMethod (client_secret_basic unless set) and may use
+// the client_credentials, authorization_code and refresh_token grants.
 type Client struct {
 	ID     string
 	Secret string
+	// AuthMethod is "client_secret_post" for the one client registered so;
+	// "" means client_secret_basic.
+	AuthMethod string
 	// Organization is the organizationId claim of its client-credentials
 	// tokens.
 	Organization string
@@ -101,15 +104,23 @@ type Clients struct {
 	Full   Client // org_acme, read:clients write:invoices
 	Reader Client // org_acme, read:clients only
 	Globex Client // org_globex, read:clients write:invoices
+	// API is the resource server itself, for token introspection: it uses
+	// client_secret_post, and on Better Auth it is linked to the audience
+	// resource, so it may introspect every token issued for it.
+	API Client
+	// Disposable is for tests that disable a client (org_acme, both scopes).
+	Disposable Client
 }
 
 // All returns the clients in a fixed order.
-func (c Clients) All() []Client { return []Client{c.Full, c.Reader, c.Globex} }
+func (c Clients) All() []Client { return []Client{c.Full, c.Reader, c.Globex, c.API, c.Disposable} }
 
 var fixedClients = Clients{
-	Full:   Client{ID: "test-client", Secret: "test-secret", Organization: "org_acme", Scope: ScopeRead + " " + ScopeWrite},
-	Reader: Client{ID: "reader-client", Secret: "reader-secret", Organization: "org_acme", Scope: ScopeRead},
-	Globex: Client{ID: "globex-client", Secret: "globex-secret", Organization: "org_globex", Scope: ScopeRead + " " + ScopeWrite},
+	Full:       Client{ID: "test-client", Secret: "test-secret", Organization: "org_acme", Scope: ScopeRead + " " + ScopeWrite},
+	Reader:     Client{ID: "reader-client", Secret: "reader-secret", Organization: "org_acme", Scope: ScopeRead},
+	Globex:     Client{ID: "globex-client", Secret: "globex-secret", Organization: "org_globex", Scope: ScopeRead + " " + ScopeWrite},
+	API:        Client{ID: "api-server", Secret: "api-server-secret", AuthMethod: "client_secret_post", Organization: "org_api", Scope: ScopeRead},
+	Disposable: Client{ID: "disposable-client", Secret: "disposable-secret", Organization: "org_acme", Scope: ScopeRead + " " + ScopeWrite},
 }
 
 // User is an end user for the authorization code flow.
@@ -172,6 +183,8 @@ type Server struct {
 	JWKSURI               string
 	TokenEndpoint         string
 	AuthorizationEndpoint string
+	IntrospectionEndpoint string
+	RevocationEndpoint    string
 	// RedirectURI is registered for every client. Nothing listens on it;
 	// the helpers only read the code from the redirect.
 	RedirectURI string
@@ -362,15 +375,19 @@ func (s *Server) configure(ctx context.Context, issuer, clientsJSON, defaultAlg 
 		JWKSURI               string `json:"jwks_uri"`
 		TokenEndpoint         string `json:"token_endpoint"`
 		AuthorizationEndpoint string `json:"authorization_endpoint"`
+		IntrospectionEndpoint string `json:"introspection_endpoint"`
+		RevocationEndpoint    string `json:"revocation_endpoint"`
 	}
 	if err := s.getJSON(ctx, s.MetadataURL, &md); err != nil {
 		return fmt.Errorf("metadata: %w", err)
 	}
-	if md.Issuer != s.Issuer || md.JWKSURI == "" || md.TokenEndpoint == "" || md.AuthorizationEndpoint == "" {
-		return fmt.Errorf("metadata at %s: issuer %q (want %q), jwks_uri %q, token_endpoint %q, authorization_endpoint %q",
-			s.MetadataURL, md.Issuer, s.Issuer, md.JWKSURI, md.TokenEndpoint, md.AuthorizationEndpoint)
+	if md.Issuer != s.Issuer || md.JWKSURI == "" || md.TokenEndpoint == "" || md.AuthorizationEndpoint == "" ||
+		md.IntrospectionEndpoint == "" || md.RevocationEndpoint == "" {
+		return fmt.Errorf("metadata at %s: issuer %q (want %q), jwks_uri %q, token_endpoint %q, authorization_endpoint %q, introspection_endpoint %q, revocation_endpoint %q",
+			s.MetadataURL, md.Issuer, s.Issuer, md.JWKSURI, md.TokenEndpoint, md.AuthorizationEndpoint, md.IntrospectionEndpoint, md.RevocationEndpoint)
 	}
 	s.JWKSURI, s.TokenEndpoint, s.AuthorizationEndpoint = md.JWKSURI, md.TokenEndpoint, md.AuthorizationEndpoint
+	s.IntrospectionEndpoint, s.RevocationEndpoint = md.IntrospectionEndpoint, md.RevocationEndpoint
 	return nil
 }
 

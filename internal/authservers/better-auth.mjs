@@ -40,10 +40,17 @@ if (![primaryAlg, ...extraAlgs].includes(audienceAlg)) {
 // Fixed, well-known test credentials (the same ids and secrets as
 // oidc-provider.mjs). Client ids and secrets are injected through the
 // plugin's generateClientId/generateClientSecret hooks during seeding.
+// api-server is the resource server itself: registered for
+// client_secret_post and linked to the audience resource, so it may
+// introspect every token issued for that resource (not opaque tokens issued
+// without a resource: those only their own client may introspect).
+// disposable-client is for tests that disable a client.
 const clients = [
   { id: 'test-client', secret: 'test-secret', organizationId: 'org_acme', scopes: resourceScopes },
   { id: 'reader-client', secret: 'reader-secret', organizationId: 'org_acme', scopes: ['read:clients'] },
   { id: 'globex-client', secret: 'globex-secret', organizationId: 'org_globex', scopes: resourceScopes },
+  { id: 'api-server', secret: 'api-server-secret', organizationId: 'org_api', scopes: ['read:clients'], authMethod: 'client_secret_post', linked: true },
+  { id: 'disposable-client', secret: 'disposable-secret', organizationId: 'org_acme', scopes: resourceScopes },
 ];
 const users = [
   { email: 'alice@example.test', password: 'alice-password', name: 'Alice', organizationId: 'org_acme' },
@@ -202,7 +209,7 @@ async function main() {
         redirect_uris: [redirectURI],
         grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
         response_types: ['code'],
-        token_endpoint_auth_method: 'client_secret_basic',
+        token_endpoint_auth_method: c.authMethod ?? 'client_secret_basic',
         scope: ['openid', 'profile', 'email', 'offline_access', ...c.scopes].join(' '),
         client_credentials_scopes: c.scopes,
         skip_consent: true,
@@ -210,8 +217,25 @@ async function main() {
       },
     });
     if (created.client_id !== c.id) throw new Error(`seeded client id ${created.client_id}, want ${c.id}`);
+    if (c.linked) {
+      await auth.api.adminLinkClientResource({ headers: { cookie }, params: { identifier: audience, client_id: c.id } });
+    }
   }
   nextClient = null;
+
+  // Test hooks: end every session of a user (as a sign-out everywhere or an
+  // admin's session revocation would), and disable or enable a client.
+  const endSessions = async (email) => {
+    const user = await authContext.internalAdapter.findUserByEmail(email);
+    if (!user) return 0;
+    const sessions = await authContext.adapter.findMany({ model: 'session', where: [{ field: 'userId', value: user.user.id }] });
+    await authContext.adapter.deleteMany({ model: 'session', where: [{ field: 'userId', value: user.user.id }] });
+    return sessions.length;
+  };
+  const setClientDisabled = async (clientId, disabled) => {
+    const updated = await authContext.adapter.update({ model: 'oauthClient', where: [{ field: 'clientId', value: clientId }], update: { disabled } });
+    return updated != null;
+  };
 
   const handle = async (req, res) => {
     const url = new URL(req.url, baseURL);
@@ -220,6 +244,13 @@ async function main() {
       const result = await rotate();
       process.stderr.write('authservers: rotated signing keys\n');
       return json(res, 200, result);
+    }
+    if (url.pathname === '/__test/end-sessions' || url.pathname === '/__test/client-disabled') {
+      if (req.method !== 'POST') return json(res, 405, { error: 'method_not_allowed' });
+      const input = JSON.parse((await readBody(req)).toString('utf8') || '{}');
+      if (url.pathname === '/__test/end-sessions') return json(res, 200, { ended: await endSessions(input.email) });
+      const ok = await setClientDisabled(input.client_id, input.disabled === true);
+      return json(res, ok ? 200 : 404, { updated: ok });
     }
     if (url.pathname === `/.well-known/oauth-authorization-server${basePath}`) {
       return send(res, await rfc8414Metadata(new Request(url)));

@@ -48,14 +48,29 @@ const clients = [
     organization_id: 'org_globex',
     resource_scope: fullScope,
   },
+  // The resource server itself, for introspection with client_secret_post,
+  // and a client for tests that disable one.
+  {
+    client_id: 'api-server',
+    client_secret: 'api-server-secret',
+    organization_id: 'org_api',
+    resource_scope: 'read:clients',
+    token_endpoint_auth_method: 'client_secret_post',
+  },
+  {
+    client_id: 'disposable-client',
+    client_secret: 'disposable-secret',
+    organization_id: 'org_acme',
+    resource_scope: fullScope,
+  },
 ].map((c) => ({
-  ...c,
   grant_types: ['client_credentials', 'authorization_code', 'refresh_token'],
   response_types: ['code'],
   redirect_uris: [redirectURI],
   token_endpoint_auth_method: 'client_secret_basic',
   // Only OIDC scopes may appear here; resource scopes come from resource_scope.
   scope: 'openid offline_access',
+  ...c,
 }));
 
 // A private JWK for a new key pair. Not generateKeyPairSync(...).privateKey
