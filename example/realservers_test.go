@@ -134,6 +134,7 @@ func testRealServer(t *testing.T, kind authservers.Kind) {
 			})
 		}
 	})
+	t.Run("introspection", s.introspection)
 	// Not a parallel subtest: it mostly waits, and would hold one of the
 	// -parallel (GOMAXPROCS) slots the parallel subtests share.
 	t.Run("expired", s.expired)
