@@ -315,19 +315,29 @@ func (s *Server) Rotate(ctx context.Context) (*Rotation, error) {
 	return &r, nil
 }
 
-// token posts a token request with client_secret_basic authentication and,
+// token posts a token request with the client's authentication method and,
 // when key is set, a DPoP proof (retried once with a server nonce if the
 // server asks for one).
 func (s *Server) token(ctx context.Context, clientID, secret string, form url.Values, key *DPoPKey) (*TokenResponse, error) {
+	post := false // the client's registered authentication method
+	for _, c := range s.Clients.All() {
+		post = post || (c.ID == clientID && c.AuthMethod == "client_secret_post")
+	}
 	var nonce string
+	body := form.Encode()
+	if post {
+		body += "&" + url.Values{"client_id": {clientID}, "client_secret": {secret}}.Encode()
+	}
 	for attempt := 0; ; attempt++ {
-		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.TokenEndpoint, strings.NewReader(form.Encode()))
+		req, err := http.NewRequestWithContext(ctx, http.MethodPost, s.TokenEndpoint, strings.NewReader(body))
 		if err != nil {
 			return nil, err
 		}
 		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
 		req.Header.Set("Accept", "application/json")
-		req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
+		if !post {
+			req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
+		}
 		if key != nil {
 			proof, err := key.proof(http.MethodPost, s.TokenEndpoint, "", nonce)
 			if err != nil {
@@ -335,17 +345,17 @@ func (s *Server) token(ctx context.Context, clientID, secret string, form url.Va
 			}
 			req.Header.Set("DPoP", proof)
 		}
-		resp, body, err := send(s.http, req)
+		resp, respBody, err := send(s.http, req)
 		if err != nil {
 			return nil, fmt.Errorf("authservers: token request: %w", err)
 		}
 		if resp.StatusCode != http.StatusOK {
-			te := &TokenError{StatusCode: resp.StatusCode, Body: string(body)}
+			te := &TokenError{StatusCode: resp.StatusCode, Body: string(respBody)}
 			var e struct {
 				Error       string `json:"error"`
 				Description string `json:"error_description"`
 			}
-			if json.Unmarshal(body, &e) == nil {
+			if json.Unmarshal(respBody, &e) == nil {
 				te.Code, te.Description = e.Error, e.Description
 			}
 			if key != nil && attempt == 0 && te.Code == "use_dpop_nonce" && resp.Header.Get("DPoP-Nonce") != "" {
@@ -354,7 +364,7 @@ func (s *Server) token(ctx context.Context, clientID, secret string, form url.Va
 			}
 			return nil, te
 		}
-		return parseTokenResponse(body)
+		return parseTokenResponse(respBody)
 	}
 }
 
