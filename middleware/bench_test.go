@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/introspect"
 	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
@@ -190,5 +191,63 @@ func BenchmarkAuthenticate(b *testing.B) {
 			b.Fatal(err)
 		}
 		_ = middleware.NewContext(r.Context(), c)
+	}
+}
+
+// BenchmarkIntrospection measures what introspection adds: a JWT confirmed
+// by a cached answer (RevocationCheck) and an opaque token with a cached
+// answer, beside the plain cache hit; and, uncached, an opaque token
+// introspected over loopback HTTP on every request (introspect.Client
+// against authtest's endpoint).
+func BenchmarkIntrospection(b *testing.B) {
+	as, err := authtest.Start(authtest.Options{Algs: []string{"EdDSA"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(as.Close)
+	ic := as.IntrospectionClient()
+	client, err := introspect.New(introspect.Config{Endpoint: as.IntrospectionURL(), ClientID: ic.ID, ClientSecret: ic.Secret})
+	if err != nil {
+		b.Fatal(err)
+	}
+	build := func(revocation bool, ttl time.Duration) *middleware.Validator {
+		v, err := middleware.New(middleware.Config{Issuers: []string{as.Issuer()}, Audiences: []string{as.Audience()},
+			Keys: as.KeySet(), Introspector: client, RevocationCheck: revocation, IntrospectionTTL: ttl})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
+	scopes := []string{"openid", "profile", "email", "offline_access", "read:clients", "write:invoices"}
+	jwtTok, err := as.Mint(authtest.Token{Scopes: scopes})
+	if err != nil {
+		b.Fatal(err)
+	}
+	opaque, err := as.MintOpaque(authtest.Token{Scopes: scopes})
+	if err != nil {
+		b.Fatal(err)
+	}
+	ctx := context.Background()
+	for _, c := range []struct {
+		name string
+		v    *middleware.Validator
+		tok  string
+	}{
+		{"jwt_cache_hit_without_introspection", build(false, 0), jwtTok},
+		{"jwt_cache_hit_revocation_check_cached", build(true, time.Hour), jwtTok},
+		{"opaque_cached", build(false, time.Hour), opaque},
+		{"opaque_uncached_loopback_http", build(false, -1), opaque},
+	} {
+		b.Run(c.name, func(b *testing.B) {
+			if _, err := c.v.Validate(ctx, c.tok); err != nil {
+				b.Fatal(err)
+			}
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, err := c.v.Validate(ctx, c.tok); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
 	}
 }

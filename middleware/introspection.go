@@ -189,8 +189,8 @@ func (v *Validator) readIntrospection(body []byte, exp time.Time, opaque bool) (
 	if !exp.IsZero() && exp.Before(e.expires) {
 		e.expires = exp
 	}
-	if tt := pl.tokenType; (tt != "" && !strings.EqualFold(tt, "Bearer") && !strings.EqualFold(tt, "DPoP")) ||
-		(pl.tokenUse != "" && pl.tokenUse != "access_token") {
+	if tt := pl.tokenType; (pl.hasTokenType && !strings.EqualFold(tt, "Bearer") && !strings.EqualFold(tt, "DPoP")) ||
+		(pl.hasTokenUse && pl.tokenUse != "access_token") {
 		// A refresh token, say, that a client presents as an access token.
 		e.refusal = because(errUnsupportedType, errTokenType)
 		return e, nil
@@ -226,7 +226,7 @@ func (v *Validator) introspectionClaims(pl *payload, doc string) (*Claims, error
 		return nil, reject(errWrongIssuer)
 	case len(pl.aud) == 0 && !v.allowNoAud, len(pl.aud) > 0 && !v.audienceAccepted(pl.aud):
 		return nil, reject(errWrongAudience)
-	case len(pl.aud) == 0 && pl.tokenType == "":
+	case len(pl.aud) == 0 && !pl.hasTokenType:
 		// Without aud, only an answer that says it is about an access token
 		// passes: oidc-provider introspects refresh tokens as active,
 		// without aud nor token_type, even with token_type_hint=access_token.

@@ -222,6 +222,7 @@ type payload struct {
 	cnf                               bool
 	active, hasActive                 bool
 	tokenType, tokenUse               string
+	hasTokenType, hasTokenUse         bool
 }
 
 // claimsOptions say how to read a claims set: orgClaim names the
@@ -249,9 +250,11 @@ func (p *parser) claims(doc []byte, c *payload, o claimsOptions) error {
 				return err
 			case "token_type":
 				c.tokenType, err = p.str()
+				c.hasTokenType = true
 				return err
 			case "token_use": // Ory Hydra: access_token or refresh_token
 				c.tokenUse, err = p.str()
+				c.hasTokenUse = true
 				return err
 			}
 		}
