@@ -19,7 +19,9 @@ func TestIntrospectionContract(t *testing.T) {
 		as := authServer(t, authtest.Options{IssuerPath: "/api/auth", Audience: audience,
 			IntrospectionClient: authtest.Client{ID: "api-server", Secret: secret, Method: "client_secret_basic"}})
 		base := []string{"-addr", "127.0.0.1:0", "-issuer", as.Issuer(), "-audience", audience}
-		me := func(p *proc, tok string) response { return do(t, request{path: p.URL + "/api/v1/me", auth: bearer(tok)}) }
+		me := func(p *proc, tok string) response {
+			return do(t, request{path: p.URL + "/api/v1/me", auth: bearer(tok)})
+		}
 		opaque := func(claims map[string]any) string {
 			tok, err := as.MintOpaque(authtest.Token{Scopes: []string{"read:clients"}, Claims: claims})
 			if err != nil {
