@@ -65,7 +65,9 @@ func New(t testing.TB) *Fixture {
 		t.Fatal(err)
 	}
 	quiet := slog.New(slog.DiscardHandler)
-	v, err := middleware.New(middleware.Config{Issuers: []string{p.Issuer()}, Audiences: []string{p.Audience()}, Keys: p.KeySet()})
+	// Opaque tokens are introspected in process by the same provider.
+	v, err := middleware.New(middleware.Config{Issuers: []string{p.Issuer()}, Audiences: []string{p.Audience()}, Keys: p.KeySet(),
+		Introspector: p, IntrospectionTTL: -1})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -189,6 +191,15 @@ func (f *Fixture) Cases(t testing.TB) []Case {
 	}
 	past := time.Now().Add(-2 * time.Hour)
 	hello := "hello " + authtest.DefaultSubject + " of org_acme\n"
+	opaque, err := f.Provider.MintOpaque(authtest.Token{Scopes: []string{"read:clients", "write:invoices"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	revoked, err := f.Provider.MintOpaque(authtest.Token{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.Provider.Revoke(revoked)
 
 	return []Case{
 		// RFC 6750 §3.1: no credentials, or another scheme, is a bare challenge.
@@ -210,6 +221,11 @@ func (f *Fixture) Cases(t testing.TB) []Case {
 		{Name: "unknown_kid_invalid_token", Path: Me, Auth: bearer(f.mintKID(t, "unknown-kid")), Status: 401, Code: "invalid_token"},
 		{Name: "missing_organization_invalid_token", Path: Me, Auth: bearer(f.Mint(t, "EdDSA", map[string]any{"organizationId": nil}, nil)), Status: 401, Code: "invalid_token"},
 		{Name: "garbage_token_invalid_token", Path: Me, Auth: []string{"Bearer not.a.jwt"}, Status: 401, Code: "invalid_token"},
+		// Opaque tokens, by introspection (RFC 7662).
+		{Name: "opaque_token_accepted", Path: Me, Auth: bearer(opaque), Status: 200, Body: hello},
+		{Name: "opaque_token_scopes_from_introspection", Method: "POST", Path: Invoices, Auth: bearer(opaque), Status: 200, Body: hello},
+		{Name: "revoked_opaque_token_invalid_token", Path: Me, Auth: bearer(revoked), Status: 401, Code: "invalid_token"},
+		{Name: "unknown_opaque_token_invalid_token", Path: Me, Auth: []string{"Bearer no-such-opaque-token"}, Status: 401, Code: "invalid_token"},
 		// Optional: anonymous only without any Authorization header.
 		{Name: "optional_no_header_anonymous", Path: Optional, Status: 200, Body: "anonymous\n"},
 		{Name: "optional_valid_token_claims", Path: Optional, Auth: bearer(valid), Status: 200, Body: hello},
