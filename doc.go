@@ -16,7 +16,7 @@
 //	        └── keyset     the key contract: Source, Query, the algorithm table,
 //	                       the key-alg rule, key selection, errors; golang-jwt only
 //	jwks               a keyset.Source over an issuer's JWKS: discovery (RFC 8414,
-//	                   OpenID), fetch, refresh, outages; jwkset, keyfunc/v3, edwards25519
+//	                   OpenID), fetch, refresh, outages; jwkset, keyfunc/v3
 //	authtest           a fake authorization server for your tests: mint tokens,
 //	                   serve a JWKS, rotate keys, fail on demand
 //

@@ -27,6 +27,6 @@
 // golang-jwt's jwt.Parse directly; its errors also match keyfunc.ErrKeyfunc
 // (github.com/MicahParks/keyfunc/v3), for code migrating from it.
 //
-// JWKs are parsed by github.com/MicahParks/jwkset; small-order Ed25519
-// points are refused with filippo.io/edwards25519.
+// JWKs are parsed by github.com/MicahParks/jwkset; each key then passes
+// keyset's checks (Key.Validate), small-order Ed25519 points included.
 package jwks

@@ -1,11 +1,9 @@
 package jwks
 
 import (
-	"crypto/ed25519"
 	"errors"
 	"slices"
 
-	"filippo.io/edwards25519"
 	"github.com/MicahParks/jwkset"
 	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/go-json-experiment/json"
@@ -112,10 +110,9 @@ func parseKey(raw jsontext.Value) (keyset.Key, string, string) {
 	if err != nil {
 		return keyset.Key{}, kid, "unsupported or malformed key parameters"
 	}
+	// keyset's checks: key type, RSA size and exponent, Ed25519 small order,
+	// alg of the key's type.
 	k := keyset.Key{ID: kid, Algorithm: head.Alg, Public: jwk.Key()}
-	if pub, ok := k.Public.(ed25519.PublicKey); ok && smallOrder(pub) {
-		return keyset.Key{}, kid, "Ed25519 key is a small-order point"
-	}
 	if err := k.Validate(); err != nil {
 		return keyset.Key{}, kid, reasonOf(err)
 	}
@@ -129,17 +126,4 @@ func reasonOf(err error) string {
 		return ik.Reason
 	}
 	return "unusable key"
-}
-
-// smallOrder reports whether an Ed25519 public key is a point of small order
-// (or not a point at all). crypto/ed25519.Verify does not check the key's
-// order, and with a small-order key the signature R = identity, S = 0 (and
-// others) verifies for every message: such a key would let anyone forge
-// tokens, so it is never used.
-func smallOrder(pub ed25519.PublicKey) bool {
-	p, err := new(edwards25519.Point).SetBytes(pub)
-	if err != nil {
-		return true
-	}
-	return new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1
 }

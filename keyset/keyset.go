@@ -158,11 +158,11 @@ type Key struct {
 	Public crypto.PublicKey
 }
 
-// Validate reports why k cannot verify tokens, as an [*InvalidKeyError]: an unsupported key type or curve, an RSA modulus under
-// [MinRSABits] or an exponent that is not odd and at least 3, an
-// Ed25519 key of the wrong length, or an Algorithm outside [Algorithms] or
-// not of the key's type. It does not check Ed25519 keys for small order;
-// package jwks does, for every key it reads from a JWKS.
+// Validate reports why k cannot verify tokens, as an [*InvalidKeyError]: an
+// unsupported key type or curve, an RSA modulus under [MinRSABits] or an
+// exponent that is not odd and at least 3, an Ed25519 key of the wrong
+// length or of small order (with which anyone could forge signatures), or an
+// Algorithm outside [Algorithms] or not of the key's type.
 func (k Key) Validate() error {
 	fam := familyOf(k.Public)
 	switch pub := k.Public.(type) {
@@ -176,6 +176,9 @@ func (k Key) Validate() error {
 	case ed25519.PublicKey:
 		if len(pub) != ed25519.PublicKeySize {
 			return invalid(fmt.Sprintf("Ed25519 key of %d bytes", len(pub)))
+		}
+		if isSmallOrder(pub) {
+			return invalid("Ed25519 key is a small-order point")
 		}
 	}
 	if fam == 0 {

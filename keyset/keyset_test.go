@@ -10,9 +10,12 @@ import (
 	"crypto/rand"
 	"crypto/rsa"
 	"errors"
+	"math/big"
+	"slices"
 	"strings"
 	"testing"
 
+	"filippo.io/edwards25519"
 	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/golang-jwt/jwt/v5"
 )
@@ -273,4 +276,91 @@ func TestKeyfunc(t *testing.T) {
 			t.Fatalf("err = %v, want ErrUnsupportedAlg from the Keyfunc itself", err)
 		}
 	})
+}
+
+// The small-order blocklist is exactly what filippo.io/edwards25519 decodes
+// to points of small order: every entry is one, and every encoding of each
+// of the eight such points (both sign bits, y and y+p) that decodes is
+// listed. A key of small order lets anyone forge signatures.
+func TestSmallOrderBlocklist(t *testing.T) {
+	isSmall := func(b []byte) bool {
+		p, err := new(edwards25519.Point).SetBytes(b)
+		return err == nil && new(edwards25519.Point).MultByCofactor(p).Equal(edwards25519.NewIdentityPoint()) == 1
+	}
+	listed := map[string]bool{}
+	for _, enc := range keyset.SmallOrderEncodings() {
+		if !isSmall(enc) {
+			t.Errorf("%x is listed but not a small-order point", enc)
+		}
+		listed[string(enc)] = true
+		if err := (keyset.Key{Public: ed25519.PublicKey(enc)}).Validate(); !errors.Is(err, keyset.ErrInvalidKey) ||
+			!strings.Contains(err.Error(), "small-order") {
+			t.Errorf("%x: Validate = %v", enc, err)
+		}
+	}
+	// The eight points: the multiples of a point of order 8, [l]P for a
+	// point P of full order times l.
+	p := new(big.Int).Sub(new(big.Int).Lsh(big.NewInt(1), 255), big.NewInt(19))
+	// l = 2^252 + 27742317777372353535851937790883648493, the prime order.
+	c, _ := new(big.Int).SetString("27742317777372353535851937790883648493", 10)
+	lMinus1 := new(big.Int).Add(new(big.Int).Lsh(big.NewInt(1), 252), c)
+	lMinus1.Sub(lMinus1, big.NewInt(1))
+	scalar := make([]byte, 32)
+	lMinus1.FillBytes(scalar)
+	slices.Reverse(scalar)
+	s, err := edwards25519.NewScalar().SetCanonicalBytes(scalar)
+	if err != nil {
+		t.Fatal(err)
+	}
+	base := new(edwards25519.Point).SetBytes
+	var order8 *edwards25519.Point
+	for y := byte(2); order8 == nil; y++ {
+		enc := make([]byte, 32)
+		enc[0] = y
+		P, err := base(enc)
+		if err != nil {
+			continue
+		}
+		T := new(edwards25519.Point).ScalarMult(s, P) // [l-1]P + P = [l]P: its order divides 8
+		T.Add(T, P)
+		T4 := new(edwards25519.Point).Add(T, T)
+		T4.Add(T4, T4)
+		if T4.Equal(edwards25519.NewIdentityPoint()) == 0 { // [4]T is not the identity: T has order 8
+			order8 = T
+		}
+	}
+	R := edwards25519.NewIdentityPoint()
+	for k := 0; k < 8; k++ {
+		canon := R.Bytes()
+		for _, sign := range []byte{0, 0x80} {
+			for _, plusP := range []bool{false, true} {
+				enc := slices.Clone(canon)
+				enc[31] = enc[31]&0x7f | sign
+				if plusP {
+					le := slices.Clone(enc)
+					le[31] &= 0x7f
+					slices.Reverse(le)
+					y := new(big.Int).Add(new(big.Int).SetBytes(le), p)
+					if y.BitLen() > 255 {
+						continue
+					}
+					enc = make([]byte, 32)
+					y.FillBytes(enc)
+					slices.Reverse(enc)
+					enc[31] |= sign
+				}
+				if isSmall(enc) && !listed[string(enc)] {
+					t.Errorf("%x decodes to a small-order point but is not listed", enc)
+				}
+			}
+		}
+		R = new(edwards25519.Point).Add(R, order8)
+	}
+	if len(listed) != 14 {
+		t.Errorf("%d entries, want 14", len(listed))
+	}
+	// A real key is not refused.
+	if err := (keyset.Key{Public: edPub}).Validate(); err != nil {
+		t.Errorf("a generated key: %v", err)
+	}
 }
