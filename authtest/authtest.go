@@ -384,6 +384,9 @@ type Token struct {
 	KID string
 	// OmitKID mints the token without a kid header.
 	OmitKID bool
+	// DPoP, when set, binds the token to the key (cnf.jkt, RFC 9449): it is
+	// accepted only with Authorization: DPoP and a proof by that key.
+	DPoP *DPoPKey
 	// Header members set or, with a nil value, removed (typ defaults to
 	// "at+jwt").
 	Header map[string]any
@@ -441,6 +444,9 @@ func (p *Provider) claims(t Token) jwt.MapClaims {
 	}
 	if len(t.Scopes) > 0 {
 		claims["scope"] = strings.Join(t.Scopes, " ")
+	}
+	if t.DPoP != nil {
+		claims["cnf"] = map[string]any{"jkt": t.DPoP.Thumbprint()}
 	}
 	for k, v := range t.Claims {
 		if v == nil {

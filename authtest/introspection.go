@@ -138,6 +138,9 @@ func (p *Provider) answer(token string) map[string]any {
 		return inactive
 	}
 	out := map[string]any{"active": true, "token_type": "Bearer"}
+	if _, bound := claims["cnf"]; bound {
+		out["token_type"] = "DPoP"
+	}
 	for k, v := range claims {
 		out[k] = v
 	}

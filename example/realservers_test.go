@@ -13,6 +13,8 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clientcasa/oauthguard/authtest"
+
 	"github.com/clientcasa/oauthguard/internal/authservers"
 )
 
@@ -411,7 +413,7 @@ func (s *realSetup) authCode(t *testing.T, p *proc) {
 // dpopAsBearer: a token bound to a DPoP key (cnf.jkt) is refused when
 // presented as a bearer token, since the bearer scheme proves no possession.
 func (s *realSetup) dpopAsBearer(t *testing.T, p *proc) {
-	key, err := authservers.NewDPoPKey()
+	key, err := authtest.NewDPoPKey("ES256")
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -23,6 +23,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	"github.com/clientcasa/oauthguard/authtest"
 )
 
 var kinds = []Kind{OIDCProvider, BetterAuth}
@@ -319,7 +321,7 @@ func testDPoP(t *testing.T, s *Server) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	key, err := NewDPoPKey()
+	key, err := authtest.NewDPoPKey("ES256")
 	if err != nil {
 		t.Fatal(err)
 	}

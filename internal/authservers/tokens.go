@@ -18,6 +18,8 @@ import (
 	"regexp"
 	"slices"
 	"strings"
+
+	"github.com/clientcasa/oauthguard/authtest"
 )
 
 // TokenResponse is a successful token endpoint response (RFC 6749 §5.1).
@@ -75,9 +77,9 @@ func (s *Server) Refresh(ctx context.Context, refreshToken, resource string) (*T
 // token_type is DPoP and its payload carries cnf.jkt == key.Thumbprint().
 // Both servers support it. Use key.Proof to call a resource server with the
 // token.
-func (s *Server) DPoPClientCredentials(ctx context.Context, key *DPoPKey, clientID, secret, resource, scope string) (*TokenResponse, error) {
+func (s *Server) DPoPClientCredentials(ctx context.Context, key *authtest.DPoPKey, clientID, secret, resource, scope string) (*TokenResponse, error) {
 	if key == nil {
-		return nil, errors.New("authservers: DPoPClientCredentials needs a key (NewDPoPKey)")
+		return nil, errors.New("authservers: DPoPClientCredentials needs a key (authtest.NewDPoPKey)")
 	}
 	form := url.Values{"grant_type": {"client_credentials"}}
 	setIf(form, "resource", resource)
@@ -318,7 +320,7 @@ func (s *Server) Rotate(ctx context.Context) (*Rotation, error) {
 // token posts a token request with the client's authentication method and,
 // when key is set, a DPoP proof (retried once with a server nonce if the
 // server asks for one).
-func (s *Server) token(ctx context.Context, clientID, secret string, form url.Values, key *DPoPKey) (*TokenResponse, error) {
+func (s *Server) token(ctx context.Context, clientID, secret string, form url.Values, key *authtest.DPoPKey) (*TokenResponse, error) {
 	post := false // the client's registered authentication method
 	for _, c := range s.Clients.All() {
 		post = post || (c.ID == clientID && c.AuthMethod == "client_secret_post")
@@ -339,7 +341,7 @@ func (s *Server) token(ctx context.Context, clientID, secret string, form url.Va
 			req.SetBasicAuth(url.QueryEscape(clientID), url.QueryEscape(secret))
 		}
 		if key != nil {
-			proof, err := key.proof(http.MethodPost, s.TokenEndpoint, "", nonce)
+			proof, err := key.ProofWith(authtest.DPoPProof{Method: http.MethodPost, URL: s.TokenEndpoint, Nonce: nonce})
 			if err != nil {
 				return nil, err
 			}
