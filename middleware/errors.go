@@ -69,6 +69,8 @@ type Error struct {
 	kind   error
 	reason error
 	cause  error
+	scheme string // "DPoP": the challenge is a DPoP one (RFC 9449 §7.1)
+	nonce  string // a DPoP-Nonce to send
 }
 
 func (e *Error) Error() string {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"net/http"
+	"strings"
 
 	"github.com/clientcasa/oauthguard/scopes"
 )
@@ -39,13 +40,21 @@ func NewGuard(o Options) (*Guard, error) {
 	if o.Validator == nil {
 		return nil, errors.New("middleware: Options.Validator is required")
 	}
-	return &Guard{v: o.Validator, rd: o.Renderer, onError: o.OnError}, nil
+	return &Guard{v: o.Validator, rd: o.Renderer.forValidator(o.Validator), onError: o.OnError}, nil
 }
 
-// Reject reports err to OnError and writes it with the Renderer.
+// Reject reports err to OnError and writes it with the Renderer, with a
+// DPoP challenge when the request used the DPoP scheme.
 func (g *Guard) Reject(w http.ResponseWriter, r *http.Request, err error) {
 	if g.onError != nil {
 		g.onError(r, err)
+	}
+	var e *Error
+	if errors.As(err, &e) && e.scheme == "" && g.v.dpop.mode != DPoPDisabled {
+		if scheme, _, _ := strings.Cut(strings.TrimSpace(r.Header.Get("Authorization")), " "); strings.EqualFold(scheme, "DPoP") {
+			d := *e
+			err = schemed(&d, "DPoP")
+		}
 	}
 	g.rd.Write(w, err)
 }

@@ -219,7 +219,8 @@ type payload struct {
 	scope                             string
 	scp, permissions                  []string
 	hasScope                          bool
-	cnf                               bool
+	cnf, cnfOther                     bool
+	cnfJKT, cnfX5T                    string
 	active, hasActive                 bool
 	tokenType, tokenUse               string
 	hasTokenType, hasTokenUse         bool
@@ -289,7 +290,7 @@ func (p *parser) claims(doc []byte, c *payload, o claimsOptions) error {
 			c.scp, _, err = p.strs(c.scp[:0])
 		case "cnf":
 			c.cnf = true
-			err = p.dec.SkipValue()
+			err = p.confirmation(c)
 		case orgClaim:
 			c.org, err = p.str()
 			c.hasOrg = true
@@ -308,4 +309,39 @@ func (p *parser) claims(doc []byte, c *payload, o claimsOptions) error {
 		}
 		return err
 	})
+}
+
+// confirmation reads a cnf object (RFC 7800): jkt (RFC 9449) and x5t#S256
+// (RFC 8705) are read; any other member is a binding this package cannot
+// check, so the token is refused.
+func (p *parser) confirmation(c *payload) error {
+	if p.dec.PeekKind() != '{' {
+		// Not an object (null, a string...): still a claim of binding, which
+		// cannot be checked.
+		c.cnfOther = true
+		return p.dec.SkipValue()
+	}
+	if _, err := p.dec.ReadToken(); err != nil {
+		return errSyntax
+	}
+	for p.dec.PeekKind() != '}' {
+		v, err := p.dec.ReadValue()
+		if err != nil || v.Kind() != '"' {
+			return errSyntax
+		}
+		switch string(v) {
+		case `"jkt"`:
+			c.cnfJKT, err = p.str()
+		case `"x5t#S256"`:
+			c.cnfX5T, err = p.str()
+		default:
+			c.cnfOther = true
+			err = p.dec.SkipValue()
+		}
+		if err != nil {
+			return err
+		}
+	}
+	_, err := p.dec.ReadToken()
+	return err
 }

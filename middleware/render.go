@@ -24,6 +24,17 @@ type Renderer struct {
 	ResourceMetadata string
 	// RetryAfter is sent with 503 responses. Zero: DefaultRetryAfter.
 	RetryAfter time.Duration
+
+	// dpopAlgs, set by NewGuard from the Validator, offers DPoP challenges
+	// (algs parameter) beside or instead of Bearer ones (dpopOnly).
+	dpopAlgs string
+	dpopOnly bool
+}
+
+// forValidator is rd offering the challenges v's DPoP mode calls for.
+func (rd Renderer) forValidator(v *Validator) Renderer {
+	rd.dpopAlgs, rd.dpopOnly = v.dpop.algs, v.dpop.mode == DPoPRequired
+	return rd
 }
 
 // Write renders err. err should come from this package (an *Error); any other
@@ -37,7 +48,12 @@ func (rd Renderer) Write(w http.ResponseWriter, err error) {
 	switch {
 	case e.Status == http.StatusUnauthorized || e.Status == http.StatusBadRequest ||
 		(e.Status == http.StatusForbidden && e.Code == "insufficient_scope"):
-		h.Set("WWW-Authenticate", rd.Challenge(e))
+		for _, c := range rd.challenges(e) {
+			h.Add("WWW-Authenticate", c)
+		}
+		if e.nonce != "" {
+			h.Set("DPoP-Nonce", e.nonce)
+		}
 	case e.Status == http.StatusServiceUnavailable:
 		ra := rd.RetryAfter
 		if ra <= 0 {
@@ -61,17 +77,53 @@ func (rd Renderer) Write(w http.ResponseWriter, err error) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
-// Challenge returns the WWW-Authenticate value for e: a bare
-// `Bearer realm="..."` for a request without credentials (RFC 6750 §3.1),
-// otherwise with error, error_description and, for insufficient_scope, scope.
+// Challenge returns the first WWW-Authenticate value for e (see
+// Challenges).
 func (rd Renderer) Challenge(e *Error) string {
+	return rd.challenges(e)[0]
+}
+
+// Challenges returns the WWW-Authenticate values for e, in order: for a
+// request without credentials a bare `Bearer realm="..."` (RFC 6750 §3.1)
+// and, when DPoP is accepted, a bare `DPoP algs="..."` (RFC 9449 §7.1; only
+// that one when DPoP is required); for an error of a DPoP request a DPoP
+// challenge with error, error_description and algs; otherwise a Bearer
+// challenge with error, error_description and, for insufficient_scope,
+// scope. Each carries resource_metadata when set (RFC 9728).
+func (rd Renderer) Challenges(e *Error) []string {
+	return rd.challenges(e)
+}
+
+func (rd Renderer) challenges(e *Error) []string {
+	dpopOffered := rd.dpopAlgs != ""
+	switch {
+	case e != nil && e.scheme == "DPoP" && dpopOffered:
+		return []string{rd.challenge("DPoP", e)}
+	case (e == nil || e.Code == "") && dpopOffered && rd.dpopOnly:
+		return []string{rd.challenge("DPoP", nil)}
+	case (e == nil || e.Code == "") && dpopOffered:
+		return []string{rd.challenge("Bearer", nil), rd.challenge("DPoP", nil)}
+	case e != nil && e.kind == ErrNotBound && dpopOffered:
+		// The remedy is DPoP: say so in its challenge.
+		return []string{rd.challenge("DPoP", e)}
+	}
+	return []string{rd.challenge("Bearer", e)}
+}
+
+// challenge is one challenge of scheme for e (nil: a bare one).
+func (rd Renderer) challenge(scheme string, e *Error) string {
 	realm := rd.Realm
 	if realm == "" {
 		realm = "api"
 	}
 	var b strings.Builder
-	b.WriteString("Bearer ")
-	param(&b, "realm", realm)
+	b.WriteString(scheme)
+	b.WriteByte(' ')
+	if scheme == "Bearer" {
+		param(&b, "realm", realm)
+	} else {
+		param(&b, "algs", rd.dpopAlgs)
+	}
 	if e != nil && e.Code != "" {
 		b.WriteString(", ")
 		param(&b, "error", e.Code)

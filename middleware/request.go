@@ -2,6 +2,7 @@ package middleware
 
 import (
 	"context"
+	"errors"
 	"net/http"
 	"strings"
 
@@ -25,27 +26,50 @@ func BearerToken(h http.Header) (string, error) {
 // bearer is BearerToken without the token68 scan, which Authenticate defers
 // until the verified-token cache has missed (a cached token passed it).
 func bearer(h http.Header) (string, error) {
+	scheme, tok, err := credentials(h, false)
+	if err == nil && scheme != "Bearer" {
+		return "", reject(errNoCredentials)
+	}
+	return tok, err
+}
+
+// credentials extracts the scheme ("Bearer", or "DPoP" when dpop is true)
+// and the token of exactly one Authorization header, as BearerToken does.
+func credentials(h http.Header, dpop bool) (string, string, error) {
 	vals := h["Authorization"]
 	switch len(vals) {
 	case 0:
-		return "", reject(errNoCredentials)
+		return "", "", reject(errNoCredentials)
 	case 1:
 	default:
-		return "", invalidRequest("more than one Authorization header")
+		return "", "", invalidRequest("more than one Authorization header")
 	}
 	v := strings.Trim(vals[0], " \t")
 	scheme, rest, _ := strings.Cut(v, " ")
-	if !strings.EqualFold(scheme, "Bearer") {
-		return "", reject(errNoCredentials)
+	switch {
+	case strings.EqualFold(scheme, "Bearer"):
+		scheme = "Bearer"
+	case dpop && strings.EqualFold(scheme, "DPoP"):
+		scheme = "DPoP"
+	default:
+		return "", "", reject(errNoCredentials)
 	}
 	tok := strings.TrimLeft(rest, " ")
 	switch {
 	case tok == "":
-		return "", invalidRequest("the Bearer credentials carry no token")
+		return "", "", schemed(invalidRequest("the "+scheme+" credentials carry no token"), scheme)
 	case strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, '\t') >= 0:
-		return "", invalidRequest("the Bearer credentials carry more than one token")
+		return "", "", schemed(invalidRequest("the "+scheme+" credentials carry more than one token"), scheme)
 	}
-	return tok, nil
+	return scheme, tok, nil
+}
+
+// schemed is e answered with a challenge of scheme.
+func schemed(e *Error, scheme string) *Error {
+	if scheme == "DPoP" {
+		e.scheme = scheme
+	}
+	return e
 }
 
 func errNotToken68() *Error {
@@ -74,13 +98,29 @@ func isToken68(s string) bool {
 	return true
 }
 
-// Authenticate extracts the bearer token of r and validates it.
+// Authenticate extracts the credentials of r, validates the token and checks
+// its binding: "Authorization: Bearer <token>", or, unless DPoP is disabled,
+// "Authorization: DPoP <token>" with exactly one DPoP proof header (RFC
+// 9449); a token bound to a TLS client certificate (RFC 8705) must come over
+// TLS with that certificate.
 func (v *Validator) Authenticate(r *http.Request) (*Claims, error) {
-	tok, err := bearer(r.Header)
+	scheme, tok, err := credentials(r.Header, v.dpop.mode != DPoPDisabled)
 	if err != nil {
 		return nil, err
 	}
-	return v.validate(r.Context(), tok, true)
+	c, err := v.validate(r.Context(), tok, true)
+	if err != nil {
+		var e *Error
+		if scheme == "DPoP" && errors.As(err, &e) {
+			d := *e
+			return nil, schemed(&d, scheme)
+		}
+		return nil, err
+	}
+	if err := v.bind(r, scheme, tok, c); err != nil {
+		return nil, err
+	}
+	return c, nil
 }
 
 // RequireScopes returns nil when c satisfies req, a 403 insufficient_scope

@@ -108,6 +108,13 @@ type Config struct {
 	// Logger receives what the validator logs: fail-open decisions, never
 	// token contents. Zero: slog.Default().
 	Logger *slog.Logger
+
+	// DPoP configures sender-constrained tokens (RFC 9449): by default
+	// DPoP-bound tokens are accepted with "Authorization: DPoP" and a valid
+	// proof, Bearer tokens as before. Tokens bound to a TLS client
+	// certificate (cnf x5t#S256, RFC 8705) are accepted when the request
+	// came with that certificate, in every mode.
+	DPoP DPoP
 	// Now is the clock. Zero: time.Now.
 	Now func() time.Time
 }
@@ -127,6 +134,8 @@ type Validator struct {
 	now         func() time.Time
 	cache       *tokenCache
 	log         *slog.Logger
+
+	dpop binding
 
 	intro      Introspector
 	revocation bool
@@ -249,6 +258,10 @@ func New(cfg Config) (*Validator, error) {
 			}
 		}
 	}
+	var err error
+	if v.dpop, err = newBinding(cfg.DPoP, v.now); err != nil {
+		return nil, err
+	}
 	algs := cfg.Algorithms
 	if algs == nil {
 		algs = keyset.Algorithms()
@@ -260,15 +273,25 @@ func New(cfg Config) (*Validator, error) {
 	return v, nil
 }
 
-// Validate checks raw, a JWS compact serialization, and returns its claims.
-// It verifies, in order: size, shape, header (alg allowed, typ, no crit, not
-// a JWE), the signature with the key the KeySet binds to kid and alg, then
-// the claims: exp present and not passed, nbf and iat not in the future (with
-// leeway), iss, aud, the organization claim, no cnf (sender-constrained
-// tokens are not bearer tokens), valid scopes, and finally Config.Check.
-// Every error is an *Error.
+// Validate checks raw, a JWS compact serialization (or, with an
+// Introspector, an opaque token), and returns its claims. It verifies, in
+// order: size, shape, header (alg allowed, typ, no crit, not a JWE), the
+// signature with the key the key source binds to kid and alg, then the
+// claims: exp present and not passed, nbf and iat not in the future (with
+// leeway), iss, aud, the organization claim, valid scopes, the revocation
+// check, and finally Config.Check. A sender-constrained token (cnf) is
+// refused: its binding needs the request, so use Authenticate. Every error
+// is an *Error.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
-	return v.validate(ctx, raw, false)
+	c, err := v.validate(ctx, raw, false)
+	if err != nil {
+		return nil, err
+	}
+	if c.Confirmation != (Confirmation{}) {
+		// Without the request, the binding cannot be checked.
+		return nil, reject(errBound)
+	}
+	return c, nil
 }
 
 // validate is Validate; fromHeader says raw comes from an Authorization
@@ -453,8 +476,8 @@ func (v *Validator) common(pl *payload, doc string) (*Claims, error) {
 	if !v.skipOrg && pl.org == "" {
 		return nil, reject(errMissingOrg)
 	}
-	if pl.cnf {
-		return nil, reject(errBound)
+	if pl.cnf && (pl.cnfOther || (pl.cnfJKT == "" && pl.cnfX5T == "")) {
+		return nil, reject(errBound) // a binding this package cannot check
 	}
 	set, err := scopesOf(pl)
 	if err != nil {
@@ -469,6 +492,7 @@ func (v *Validator) common(pl *payload, doc string) (*Claims, error) {
 		ClientID:       pl.clientID,
 		OrganizationID: pl.org,
 		Scopes:         set,
+		Confirmation:   Confirmation{JWKThumbprint: pl.cnfJKT, CertificateThumbprint: pl.cnfX5T},
 		payload:        doc,
 	}
 	if c.ClientID == "" {
@@ -564,8 +588,21 @@ type Claims struct {
 	// server's introspection answer for an opaque token (Raw is then that
 	// answer), false for a JWT.
 	Introspected bool
+	// Confirmation is the token's cnf: the key or certificate it is bound
+	// to (zero for a bearer token). Authenticate checks it on every request.
+	Confirmation Confirmation
 
 	payload string
+}
+
+// Confirmation is what a sender-constrained token is bound to (RFC 7800 cnf).
+type Confirmation struct {
+	// JWKThumbprint is cnf.jkt: the RFC 7638 thumbprint of the DPoP key
+	// (RFC 9449) whose proof must come with every request.
+	JWKThumbprint string
+	// CertificateThumbprint is cnf["x5t#S256"]: the SHA-256 thumbprint of
+	// the TLS client certificate the request must come over (RFC 8705).
+	CertificateThumbprint string
 }
 
 // Raw returns the claims set as JSON (the decoded JWT payload).

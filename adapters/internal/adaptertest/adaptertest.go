@@ -10,9 +10,12 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"slices"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/clientcasa/oauthguard/keyset"
 
 	"github.com/clientcasa/oauthguard/adapters/httpauth"
 	"github.com/clientcasa/oauthguard/authtest"
@@ -148,6 +151,9 @@ type Case struct {
 	Path   string
 	// Auth lists the Authorization header values to send (none when empty).
 	Auth []string
+	// DPoP, when set, gives the DPoP header values of each request (proofs
+	// are one-time: each request needs fresh ones).
+	DPoP func() []string
 	// Down sends the request to the router built on Fixture.Down.
 	Down bool
 
@@ -157,6 +163,8 @@ type Case struct {
 	Code string
 	// Scope is the challenge's scope parameter of a 403 insufficient_scope.
 	Scope string
+	// Scheme is the challenge's scheme when not Bearer ("DPoP").
+	Scheme string
 	// Body is the exact body of a 200.
 	Body string
 }
@@ -170,6 +178,11 @@ func (c Case) Request() *http.Request {
 	r := httptest.NewRequest(m, c.Path, nil)
 	for _, a := range c.Auth {
 		r.Header.Add("Authorization", a)
+	}
+	if c.DPoP != nil {
+		for _, p := range c.DPoP() {
+			r.Header.Add("DPoP", p)
+		}
 	}
 	return r
 }
@@ -200,6 +213,40 @@ func (f *Fixture) Cases(t testing.TB) []Case {
 		t.Fatal(err)
 	}
 	f.Provider.Revoke(revoked)
+	// A DPoP-bound token, and proofs of its key for each request.
+	key, err := authtest.NewDPoPKey("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	bound := f.Mint(t, "EdDSA", map[string]any{"scope": "read:clients write:invoices", "cnf": map[string]any{"jkt": key.Thumbprint()}}, nil)
+	boundReader := f.Mint(t, "EdDSA", map[string]any{"scope": "read:clients", "cnf": map[string]any{"jkt": key.Thumbprint()}}, nil)
+	dpopAuth := []string{"DPoP " + bound}
+	proofsFor := func(tok, path, method string, n int) func() []string {
+		return func() []string {
+			var out []string
+			for range n {
+				p, err := key.Proof(method, "http://example.com"+path, tok)
+				if err != nil {
+					t.Fatal(err)
+				}
+				out = append(out, p)
+			}
+			return out
+		}
+	}
+	proofs := func(path, method string, n int) func() []string { return proofsFor(bound, path, method, n) }
+	used, err := key.Proof("GET", "http://example.com"+Me, bound)
+	if err != nil {
+		t.Fatal(err)
+	}
+	replayed := func() []string { return []string{used} }
+	// Use it once, so that the case's request is a replay.
+	once := httptest.NewRequest("GET", Me, nil)
+	once.Header.Set("Authorization", "DPoP "+bound)
+	once.Header.Set("DPoP", used)
+	if _, err := f.Validator.Authenticate(once); err != nil {
+		t.Fatalf("first use of the proof: %v", err)
+	}
 
 	return []Case{
 		// RFC 6750 §3.1: no credentials, or another scheme, is a bare challenge.
@@ -225,6 +272,18 @@ func (f *Fixture) Cases(t testing.TB) []Case {
 		{Name: "opaque_token_accepted", Path: Me, Auth: bearer(opaque), Status: 200, Body: hello},
 		{Name: "opaque_token_scopes_from_introspection", Method: "POST", Path: Invoices, Auth: bearer(opaque), Status: 200, Body: hello},
 		{Name: "revoked_opaque_token_invalid_token", Path: Me, Auth: bearer(revoked), Status: 401, Code: "invalid_token"},
+		// DPoP (RFC 9449), allowed by default: a bound token with its proof.
+		{Name: "dpop_bound_token_with_proof_accepted", Path: Me, Auth: dpopAuth, DPoP: proofs(Me, "GET", 1), Status: 200, Body: hello},
+		{Name: "dpop_bound_token_with_proof_for_post", Method: "POST", Path: Invoices, Auth: dpopAuth, DPoP: proofs(Invoices, "POST", 1), Status: 200, Body: hello},
+		{Name: "dpop_bound_token_as_bearer_invalid_token", Path: Me, Auth: bearer(bound), Status: 401, Code: "invalid_token"},
+		{Name: "dpop_scheme_unbound_token_invalid_token", Path: Me, Auth: []string{"DPoP " + valid}, DPoP: proofs(Me, "GET", 1), Status: 401, Code: "invalid_token", Scheme: "DPoP"},
+		{Name: "dpop_without_proof_invalid_dpop_proof", Path: Me, Auth: dpopAuth, Status: 401, Code: "invalid_dpop_proof", Scheme: "DPoP"},
+		{Name: "dpop_two_proofs_invalid_dpop_proof", Path: Me, Auth: dpopAuth, DPoP: proofs(Me, "GET", 2), Status: 401, Code: "invalid_dpop_proof", Scheme: "DPoP"},
+		{Name: "dpop_proof_for_other_method_invalid_dpop_proof", Path: Me, Auth: dpopAuth, DPoP: proofs(Me, "POST", 1), Status: 401, Code: "invalid_dpop_proof", Scheme: "DPoP"},
+		{Name: "dpop_proof_for_other_url_invalid_dpop_proof", Path: Me, Auth: dpopAuth, DPoP: proofs(Optional, "GET", 1), Status: 401, Code: "invalid_dpop_proof", Scheme: "DPoP"},
+		{Name: "dpop_replayed_proof_invalid_dpop_proof", Path: Me, Auth: dpopAuth, DPoP: replayed, Status: 401, Code: "invalid_dpop_proof", Scheme: "DPoP"},
+		{Name: "dpop_proof_with_bearer_scheme_invalid_dpop_proof", Path: Me, Auth: bearer(valid), DPoP: proofs(Me, "GET", 1), Status: 401, Code: "invalid_dpop_proof", Scheme: "DPoP"},
+		{Name: "dpop_scope_missing_insufficient_scope", Method: "POST", Path: Invoices, Auth: []string{"DPoP " + boundReader}, DPoP: proofsFor(boundReader, Invoices, "POST", 1), Status: 403, Code: "insufficient_scope", Scope: "write:invoices", Scheme: "DPoP"},
 		{Name: "unknown_opaque_token_invalid_token", Path: Me, Auth: []string{"Bearer no-such-opaque-token"}, Status: 401, Code: "invalid_token"},
 		// Optional: anonymous only without any Authorization header.
 		{Name: "optional_no_header_anonymous", Path: Optional, Status: 200, Body: "anonymous\n"},
@@ -294,9 +353,20 @@ func Check(t testing.TB, c Case, rec *httptest.ResponseRecorder) {
 	ch := h.Values("WWW-Authenticate")
 	switch {
 	case c.Code == "unauthorized":
-		want := `Bearer realm="api", resource_metadata="` + Metadata + `"`
-		if len(ch) != 1 || ch[0] != want {
+		// Both schemes are accepted (DPoP allowed, the default): both
+		// challenges, Bearer first (RFC 6750 §3.1, RFC 9449 §7.1).
+		want := []string{`Bearer realm="api", resource_metadata="` + Metadata + `"`,
+			`DPoP algs="` + strings.Join(keyset.Algorithms(), " ") + `", resource_metadata="` + Metadata + `"`}
+		if !slices.Equal(ch, want) {
 			t.Errorf("WWW-Authenticate %q, want exactly %q", ch, want)
+		}
+	case c.Scheme == "DPoP":
+		prefix := `DPoP algs="` + strings.Join(keyset.Algorithms(), " ") + `", error="` + c.Code + `", error_description="`
+		if len(ch) != 1 || !strings.HasPrefix(ch[0], prefix) || !strings.HasSuffix(ch[0], `, resource_metadata="`+Metadata+`"`) {
+			t.Errorf("WWW-Authenticate %q, want one DPoP challenge with error=%q and resource_metadata", ch, c.Code)
+		}
+		if c.Scope != "" && !strings.Contains(ch[0], `, scope="`+c.Scope+`"`) {
+			t.Errorf("WWW-Authenticate %q lacks scope=%q", ch[0], c.Scope)
 		}
 	case c.Status == 400 || c.Status == 401 || c.Code == "insufficient_scope":
 		if len(ch) != 1 || !strings.HasPrefix(ch[0], `Bearer realm="api", error="`+c.Code+`", error_description="`) ||
