@@ -1,5 +1,7 @@
 package dpop_test
 
-import "encoding/json"
+import (
+	"encoding/json"
+)
 
 func jsonMarshal(v any) ([]byte, error) { return json.Marshal(v) }
