@@ -138,9 +138,9 @@ func TestVerifyRules(t *testing.T) {
 			if tc.req != nil {
 				r = *tc.req
 			}
-			p, err := v.Verify(context.Background(), tc.proof, r)
+			err := v.Verify(context.Background(), tc.proof, r)
 			if tc.want == "" {
-				if err != nil || p == nil || p.Thumbprint != r.Thumbprint {
+				if err != nil {
 					t.Fatalf("refused: %v", err)
 				}
 				return
@@ -166,9 +166,9 @@ func TestEveryAlgorithm(t *testing.T) {
 		t.Run(alg, func(t *testing.T) {
 			k := newKey(t, alg)
 			v := newVerifier(t, dpop.Config{})
-			p, err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}),
+			err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}),
 				dpop.Request{Method: "GET", URL: apiURL, AccessToken: token, Thumbprint: k.Thumbprint()})
-			if err != nil || p.Algorithm != alg {
+			if err != nil {
 				t.Fatalf("%s proof: %v", alg, err)
 			}
 		})
@@ -176,7 +176,7 @@ func TestEveryAlgorithm(t *testing.T) {
 	t.Run("allowlist_restricts", func(t *testing.T) {
 		k := newKey(t, "PS256")
 		v := newVerifier(t, dpop.Config{Algorithms: []string{"ES256", "EdDSA"}})
-		if _, err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}),
+		if err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}),
 			dpop.Request{Method: "GET", URL: apiURL, AccessToken: token, Thumbprint: k.Thumbprint()}); !errors.Is(err, dpop.ErrInvalidProof) {
 			t.Fatalf("PS256 outside the allowlist: %v", err)
 		}
@@ -196,7 +196,7 @@ func TestReplayRefusedUnderConcurrency(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 100 {
 		wg.Go(func() {
-			_, err := v.Verify(context.Background(), p, req)
+			err := v.Verify(context.Background(), p, req)
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -210,15 +210,15 @@ func TestReplayRefusedUnderConcurrency(t *testing.T) {
 		t.Fatalf("%d accepted, %d replays; want 1 and 99", ok.Load(), replayed.Load())
 	}
 	// Another proof of the same key is fresh.
-	if _, err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}), req); err != nil {
+	if err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}), req); err != nil {
 		t.Fatalf("a new proof: %v", err)
 	}
 	// An invalid proof does not use up its jti.
 	bad := proof(t, k, authtest.DPoPProof{ID: "once", Method: "POST"})
-	if _, err := v.Verify(context.Background(), bad, req); !errors.Is(err, dpop.ErrInvalidProof) {
+	if err := v.Verify(context.Background(), bad, req); !errors.Is(err, dpop.ErrInvalidProof) {
 		t.Fatal(err)
 	}
-	if _, err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{ID: "once"}), req); err != nil {
+	if err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{ID: "once"}), req); err != nil {
 		t.Fatalf("the jti of a refused proof was remembered: %v", err)
 	}
 }
@@ -249,7 +249,7 @@ func TestMemoryStore(t *testing.T) {
 	// Through the verifier, a full store is a 503, not an acceptance.
 	k := newKey(t, "ES256")
 	v := newVerifier(t, dpop.Config{Replay: full, Now: clk.Now})
-	_, err := v.Verify(ctx, proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now()}),
+	err := v.Verify(ctx, proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now()}),
 		dpop.Request{Method: "GET", URL: apiURL, AccessToken: token, Thumbprint: k.Thumbprint()})
 	if !errors.Is(err, dpop.ErrReplayUnavailable) {
 		t.Fatalf("verify with a full store: %v", err)
@@ -268,12 +268,12 @@ func TestNonces(t *testing.T) {
 	v := newVerifier(t, dpop.Config{Nonces: n, Now: clk.Now})
 	k := newKey(t, "ES256")
 	req := dpop.Request{Method: "GET", URL: apiURL, AccessToken: token, Thumbprint: k.Thumbprint()}
-	_, err = v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now()}), req)
+	err = v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now()}), req)
 	var ne *dpop.NonceError
 	if !errors.As(err, &ne) || !errors.Is(err, dpop.ErrUseNonce) || !n.Valid(ne.Nonce) {
 		t.Fatalf("without nonce: %v", err)
 	}
-	if _, err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now(), Nonce: ne.Nonce}), req); err != nil {
+	if err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now(), Nonce: ne.Nonce}), req); err != nil {
 		t.Fatalf("with the nonce: %v", err)
 	}
 	clk.Advance(61 * time.Second) // the next step: still valid

@@ -38,7 +38,7 @@ func FuzzVerify(f *testing.F) {
 		v := newVerifier(t, dpop.Config{})
 		for _, key := range []*authtest.DPoPKey{k, ed} {
 			r := dpop.Request{Method: "GET", URL: apiURL, AccessToken: token, Thumbprint: key.Thumbprint()}
-			p, err := v.Verify(context.Background(), raw, r)
+			err := v.Verify(context.Background(), raw, r)
 			if err != nil {
 				n := 0
 				for _, s := range []error{dpop.ErrInvalidProof, dpop.ErrUseNonce, dpop.ErrReplayUnavailable} {
@@ -55,12 +55,12 @@ func FuzzVerify(f *testing.F) {
 				continue
 			}
 			_ = thumbs
-			checkAccepted(t, raw, p, r)
+			checkAccepted(t, raw, r)
 		}
 	})
 }
 
-func checkAccepted(t *testing.T, raw string, p *dpop.Proof, r dpop.Request) {
+func checkAccepted(t *testing.T, raw string, r dpop.Request) {
 	t.Helper()
 	seg := strings.Split(raw, ".")
 	hb, err := base64.RawURLEncoding.DecodeString(seg[0])
@@ -96,8 +96,8 @@ func checkAccepted(t *testing.T, raw string, p *dpop.Proof, r dpop.Request) {
 	}
 	canonical, _ := json.Marshal(members)
 	sum := sha256.Sum256(canonical)
-	if thumb := base64.RawURLEncoding.EncodeToString(sum[:]); thumb != r.Thumbprint || thumb != p.Thumbprint {
-		t.Fatalf("the independent thumbprint %q, the token's %q, the proof's %q", thumb, r.Thumbprint, p.Thumbprint)
+	if thumb := base64.RawURLEncoding.EncodeToString(sum[:]); thumb != r.Thumbprint {
+		t.Fatalf("the independent thumbprint %q, the token's %q", thumb, r.Thumbprint)
 	}
 	var claims jwt.MapClaims
 	alg := h.Alg
@@ -110,7 +110,7 @@ func checkAccepted(t *testing.T, raw string, p *dpop.Proof, r dpop.Request) {
 		t.Fatalf("golang-jwt does not verify the accepted proof: %v", err)
 	}
 	sum = sha256.Sum256([]byte(r.AccessToken))
-	if claims["htm"] != r.Method || claims["ath"] != base64.RawURLEncoding.EncodeToString(sum[:]) || claims["jti"] != p.ID {
+	if claims["htm"] != r.Method || claims["ath"] != base64.RawURLEncoding.EncodeToString(sum[:]) || claims["jti"] == "" {
 		t.Fatalf("accepted claims %v", claims)
 	}
 }

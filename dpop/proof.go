@@ -9,8 +9,6 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"math/big"
-	"strings"
-	"time"
 
 	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/go-json-experiment/json"
@@ -26,114 +24,10 @@ const maxJTIBytes = 256
 
 var b64 = base64.RawURLEncoding.Strict()
 
-// Proof is a DPoP proof whose signature verified.
-type Proof struct {
-	// Thumbprint is the RFC 7638 SHA-256 thumbprint of the proof's public
-	// key (base64url): a bound token's cnf.jkt.
-	Thumbprint string
-	// Algorithm is the JOSE header's alg.
-	Algorithm string
-	// ID is jti; Method, URL, AccessTokenHash and Nonce are htm, htu, ath and
-	// nonce ("" when absent).
-	ID, Method, URL, AccessTokenHash, Nonce string
-	// IssuedAt is iat.
-	IssuedAt time.Time
-}
-
-type proofHeader struct {
-	Typ  string         `json:"typ"`
-	Alg  string         `json:"alg"`
-	JWK  jsontext.Value `json:"jwk"`
-	Crit jsontext.Value `json:"crit"`
-	B64  jsontext.Value `json:"b64"`
-	Enc  jsontext.Value `json:"enc"`
-}
-
-type proofClaims struct {
-	JTI   *string  `json:"jti"`
-	HTM   *string  `json:"htm"`
-	HTU   *string  `json:"htu"`
-	IAT   *float64 `json:"iat"`
-	ATH   *string  `json:"ath"`
-	Nonce *string  `json:"nonce"`
-}
-
 // publicKey is a proof's jwk, parsed and checked.
 type publicKey struct {
 	pub        crypto.PublicKey
 	thumbprint string
-}
-
-// parse verifies raw's shape, header, key and signature and reads its
-// claims. algs is the allowlist; keys parses a jwk (from a cache), and
-// verified is called with a jwk once a signature by it verified.
-func parse(raw string, algs map[string]bool, keys func(jsontext.Value) (*publicKey, error), verified func(jsontext.Value, *publicKey)) (*Proof, error) {
-	if len(raw) > MaxProofBytes {
-		return nil, invalid("the DPoP proof is too large")
-	}
-	h1 := strings.IndexByte(raw, '.')
-	h2 := strings.LastIndexByte(raw, '.')
-	if h1 <= 0 || h2 <= h1+1 || h2 == len(raw)-1 || strings.Count(raw, ".") != 2 {
-		return nil, invalid("the DPoP proof is not a compact JWS")
-	}
-	hb, err := b64.DecodeString(raw[:h1])
-	if err != nil {
-		return nil, invalid("the DPoP proof header is not base64url")
-	}
-	var h proofHeader
-	if err := json.Unmarshal(hb, &h); err != nil {
-		return nil, invalid("the DPoP proof header is not a JSON object of unique members")
-	}
-	switch {
-	case !strings.EqualFold(h.Typ, "dpop+jwt"):
-		return nil, invalid("the DPoP proof typ is not dpop+jwt")
-	case !algs[h.Alg]:
-		return nil, invalid("the DPoP proof alg is not accepted")
-	case h.Crit != nil || h.B64 != nil || h.Enc != nil:
-		return nil, invalid("the DPoP proof uses unsupported header parameters")
-	case h.JWK == nil:
-		return nil, invalid("the DPoP proof has no jwk")
-	}
-	key, err := keys(h.JWK)
-	if err != nil {
-		return nil, err
-	}
-	if !(keyset.Key{Public: key.pub}).Suits(h.Alg) {
-		return nil, invalid("the DPoP proof alg does not suit its key")
-	}
-	method, _ := keyset.Method(h.Alg)
-	sig, err := b64.DecodeString(raw[h2+1:])
-	if err != nil || method.Verify(raw[:h2], sig, key.pub) != nil {
-		return nil, invalid("the DPoP proof signature is invalid")
-	}
-	if verified != nil {
-		verified(h.JWK, key)
-	}
-	cb, err := b64.DecodeString(raw[h1+1 : h2])
-	if err != nil {
-		return nil, invalid("the DPoP proof claims are not base64url")
-	}
-	var c proofClaims
-	if err := json.Unmarshal(cb, &c); err != nil {
-		return nil, invalid("the DPoP proof claims are not a JSON object of unique members of the right types")
-	}
-	switch {
-	case c.JTI == nil || *c.JTI == "" || len(*c.JTI) > maxJTIBytes:
-		return nil, invalid("the DPoP proof has no valid jti")
-	case c.HTM == nil || c.HTU == nil:
-		return nil, invalid("the DPoP proof lacks htm or htu")
-	case c.IAT == nil || *c.IAT < 0 || *c.IAT > 253402300799:
-		return nil, invalid("the DPoP proof has no valid iat")
-	}
-	p := &Proof{Thumbprint: key.thumbprint, Algorithm: h.Alg, ID: *c.JTI, Method: *c.HTM, URL: *c.HTU,
-		IssuedAt: time.Unix(int64(*c.IAT), 0).UTC()}
-	if c.ATH != nil {
-		p.AccessTokenHash = *c.ATH
-	}
-	if c.Nonce != nil {
-		p.Nonce = *c.Nonce
-	}
-	return p, nil
 }
 
 // privateMembers are JWK members that hold private key material (RFC 7518

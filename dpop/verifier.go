@@ -8,6 +8,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/clientcasa/oauthguard/keyset"
@@ -65,7 +66,7 @@ type Request struct {
 
 // Verifier checks DPoP proofs. Safe for concurrent use.
 type Verifier struct {
-	algs    map[string]bool
+	algs    map[string]string // each accepted alg to itself
 	algList []string
 	maxAge  time.Duration
 	leeway  time.Duration
@@ -116,9 +117,9 @@ func New(cfg Config) (*Verifier, error) {
 		v.algList = DefaultAlgorithms()
 	}
 	v.algList = slices.Clone(v.algList)
-	v.algs = map[string]bool{}
+	v.algs = map[string]string{}
 	for _, a := range v.algList {
-		v.algs[a] = true
+		v.algs[a] = a
 	}
 	// Parsed keys by their jwk text: a client signs every proof with the
 	// same key, so the key's checks and thumbprint are done once.
@@ -142,69 +143,132 @@ func (v *Verifier) Nonce() string {
 	return v.nonces.Nonce()
 }
 
-func (v *Verifier) key(jwk jsontext.Value) (*publicKey, error) {
-	if k, ok := v.keys.GetIfPresent(string(jwk)); ok {
-		return k, nil
-	}
-	return parseJWK(jwk)
-}
-
-// remember caches a key once a proof signed by it verified, so that junk
-// keys never evict the keys of real clients.
-func (v *Verifier) remember(jwk jsontext.Value, k *publicKey) {
-	if _, ok := v.keys.GetIfPresent(string(jwk)); !ok {
-		v.keys.Set(string(jwk), k)
-	}
-}
-
 // Verify checks proof against r (see the package documentation for every
 // rule, in order: the proof itself, htm, htu, iat, ath, the thumbprint, the
 // nonce, and last the replay store, so that an invalid proof is never
-// remembered). It returns the proof, or an error matching ErrInvalidProof,
+// remembered). It returns nil, or an error matching ErrInvalidProof,
 // ErrUseNonce or ErrReplayUnavailable.
-func (v *Verifier) Verify(ctx context.Context, proof string, r Request) (*Proof, error) {
-	p, err := parse(proof, v.algs, v.key, v.remember)
+func (v *Verifier) Verify(ctx context.Context, proof string, r Request) error {
+	if len(proof) > MaxProofBytes {
+		return invalid("the DPoP proof is too large")
+	}
+	h1 := strings.IndexByte(proof, '.')
+	h2 := strings.LastIndexByte(proof, '.')
+	if h1 <= 0 || h2 <= h1+1 || h2 == len(proof)-1 || strings.IndexByte(proof[h1+1:h2], '.') >= 0 {
+		return invalid("the DPoP proof is not a compact JWS")
+	}
+	rd := readers.Get().(*reader)
+	defer readers.Put(rd)
+
+	hb, err := decode(&rd.hdr, proof[:h1])
 	if err != nil {
-		return nil, err
+		return invalid("the DPoP proof header is not base64url")
 	}
-	if p.Method != r.Method {
-		return nil, invalid("the DPoP proof htm does not match the request method")
+	h, err := rd.header(hb, v.algs)
+	switch {
+	case err != nil:
+		return invalid("the DPoP proof header is not a JSON object of unique members")
+	case !h.typOK:
+		return invalid("the DPoP proof typ is not dpop+jwt")
+	case h.alg == "":
+		return invalid("the DPoP proof alg is not accepted")
+	case h.unsupported:
+		return invalid("the DPoP proof uses unsupported header parameters")
+	case h.jwk == nil:
+		return invalid("the DPoP proof has no jwk")
 	}
-	htu, err := NormalizeURL(p.URL)
+	key, cached := v.keys.GetIfPresent(view(h.jwk))
+	if !cached {
+		if key, err = parseJWK(jsontext.Value(h.jwk)); err != nil {
+			return err
+		}
+	}
+	if !(keyset.Key{Public: key.pub}).Suits(h.alg) {
+		return invalid("the DPoP proof alg does not suit its key")
+	}
+	method, _ := keyset.Method(h.alg)
+	sig, err := decode(&rd.sig, proof[h2+1:])
+	if err != nil || method.Verify(proof[:h2], sig, key.pub) != nil {
+		return invalid("the DPoP proof signature is invalid")
+	}
+	if !cached {
+		// Only now: junk keys never evict the keys of real clients.
+		v.keys.Set(string(h.jwk), key)
+	}
+
+	var ath [43]byte // base64url of a SHA-256: 43 characters
+	sum := sha256.Sum256([]byte(r.AccessToken))
+	base64.RawURLEncoding.Encode(ath[:], sum[:])
+	cb, err := decode(&rd.body, proof[h1+1:h2])
 	if err != nil {
-		return nil, invalid("the DPoP proof htu is not an absolute http(s) URL")
+		return invalid("the DPoP proof claims are not base64url")
 	}
-	want, err := NormalizeURL(r.URL)
-	if err != nil || htu != want {
-		return nil, invalid("the DPoP proof htu does not match the request URL")
+	c, err := rd.claims(cb, r.Method, r.URL, ath[:])
+	switch {
+	case err != nil:
+		return invalid("the DPoP proof claims are not a JSON object of unique members of the right types")
+	case !c.hasJTI || c.jti == "" || len(c.jti) > maxJTIBytes:
+		return invalid("the DPoP proof has no valid jti")
+	case !c.hasHTM || !c.hasHTU:
+		return invalid("the DPoP proof lacks htm or htu")
+	case !c.hasIAT || c.iat < 0 || c.iat > 253402300799:
+		return invalid("the DPoP proof has no valid iat")
+	case !c.htmOK:
+		return invalid("the DPoP proof htm does not match the request method")
+	}
+	if !c.htuExact || !plainURL(r.URL) {
+		htu, err := NormalizeURL(c.htu)
+		if c.htuExact {
+			htu, err = NormalizeURL(r.URL)
+		}
+		if err != nil {
+			return invalid("the DPoP proof htu is not an absolute http(s) URL")
+		}
+		if want, err := NormalizeURL(r.URL); err != nil || htu != want {
+			return invalid("the DPoP proof htu does not match the request URL")
+		}
 	}
 	now := v.now()
+	iat := time.Unix(int64(c.iat), 0)
 	switch {
-	case p.IssuedAt.After(now.Add(v.leeway)):
-		return nil, invalid("the DPoP proof was issued in the future")
-	case p.IssuedAt.Before(now.Add(-v.maxAge)):
-		return nil, invalid("the DPoP proof is too old")
+	case iat.After(now.Add(v.leeway)):
+		return invalid("the DPoP proof was issued in the future")
+	case iat.Before(now.Add(-v.maxAge)):
+		return invalid("the DPoP proof is too old")
+	case !c.athOK:
+		return invalid("the DPoP proof ath does not match the access token")
+	case subtle.ConstantTimeCompare([]byte(key.thumbprint), []byte(r.Thumbprint)) != 1:
+		return invalid("the DPoP proof key is not the one the access token is bound to")
 	}
-	sum := sha256.Sum256([]byte(r.AccessToken))
-	if ath := base64.RawURLEncoding.EncodeToString(sum[:]); subtle.ConstantTimeCompare([]byte(p.AccessTokenHash), []byte(ath)) != 1 {
-		return nil, invalid("the DPoP proof ath does not match the access token")
-	}
-	if subtle.ConstantTimeCompare([]byte(p.Thumbprint), []byte(r.Thumbprint)) != 1 {
-		return nil, invalid("the DPoP proof key is not the one the access token is bound to")
-	}
-	if v.nonces != nil && (p.Nonce == "" || !v.nonces.Valid(p.Nonce)) {
-		return nil, &NonceError{Nonce: v.nonces.Nonce()}
+	if v.nonces != nil && (c.nonce == "" || !v.nonces.Valid(c.nonce)) {
+		return &NonceError{Nonce: v.nonces.Nonce()}
 	}
 	// The key of the replay store: the proof's key and jti, hashed, so that
 	// one client cannot use up another's jti values and the store holds
 	// fixed-size keys.
-	id := sha256.Sum256([]byte(p.Thumbprint + "\x00" + p.ID))
-	fresh, err := v.replay.CheckAndSet(ctx, base64.RawURLEncoding.EncodeToString(id[:]), p.IssuedAt.Add(v.maxAge+v.leeway))
+	hash := sha256.New()
+	hash.Write([]byte(key.thumbprint))
+	hash.Write([]byte{0})
+	hash.Write([]byte(c.jti))
+	var id [43]byte
+	base64.RawURLEncoding.Encode(id[:], hash.Sum(sum[:0]))
+	fresh, err := v.replay.CheckAndSet(ctx, string(id[:]), iat.Add(v.maxAge+v.leeway))
 	switch {
 	case err != nil:
-		return nil, fmt.Errorf("%w: %w", ErrReplayUnavailable, err)
+		return fmt.Errorf("%w: %w", ErrReplayUnavailable, err)
 	case !fresh:
-		return nil, invalid("the DPoP proof was used before (replay)")
+		return invalid("the DPoP proof was used before (replay)")
 	}
-	return p, nil
+	return nil
+}
+
+// plainURL reports whether u is an http(s) URL whose exact equality with
+// htu is equality after normalization too: absolute, no user info, query or
+// fragment, no percent-encoding or dot segment to normalize.
+func plainURL(u string) bool {
+	rest, ok := strings.CutPrefix(u, "https://")
+	if !ok {
+		rest, ok = strings.CutPrefix(u, "http://")
+	}
+	return ok && rest != "" && rest[0] != '/' && !strings.ContainsAny(rest, "@?#%\\") && !strings.Contains(rest, "/.")
 }

@@ -9,16 +9,19 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"math/big"
+	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/dpop"
 	"github.com/clientcasa/oauthguard/introspect"
 	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
+	"github.com/go-json-experiment/json"
 )
 
 var benchAlgs = []string{"RS256", "ES256", "EdDSA"}
@@ -250,4 +253,85 @@ func BenchmarkIntrospection(b *testing.B) {
 			}
 		})
 	}
+}
+
+// BenchmarkDPoP measures a DPoP request (Authenticate with a fresh proof
+// each time) beside its floor: the standard library verifying the token's
+// signature and the proof's. Without the verified-token cache the
+// difference is all the rest (parsing, every check, the thumbprint, the
+// replay store); with it the token's signature is skipped and the proof's
+// is always verified.
+func BenchmarkDPoP(b *testing.B) {
+	p, err := authtest.NewProvider(authtest.Options{Issuer: "https://auth.example.test", Algs: []string{"EdDSA"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	key, err := authtest.NewDPoPKey("ES256")
+	if err != nil {
+		b.Fatal(err)
+	}
+	tok, err := p.Mint(authtest.Token{DPoP: key, Scopes: []string{"read:clients"}})
+	if err != nil {
+		b.Fatal(err)
+	}
+	const url = "https://api.example.test/api/v1/me"
+	build := func(cacheBytes int64) *middleware.Validator {
+		v, err := middleware.New(middleware.Config{Issuers: []string{p.Issuer()}, Audiences: []string{p.Audience()},
+			Keys: p.KeySet(), CacheBytes: cacheBytes, DPoP: middleware.DPoP{Proofs: dpop.Config{Replay: dpop.NewMemoryStore(1<<22, nil)}}})
+		if err != nil {
+			b.Fatal(err)
+		}
+		return v
+	}
+	proofs := func(b *testing.B) []*http.Request {
+		b.Helper()
+		rs := make([]*http.Request, b.N)
+		for i := range rs {
+			pr, err := key.Proof("GET", url, tok)
+			if err != nil {
+				b.Fatal(err)
+			}
+			rs[i] = httptest.NewRequest("GET", url, nil)
+			rs[i].Header.Set("Authorization", "DPoP "+tok)
+			rs[i].Header.Set("DPoP", pr)
+		}
+		return rs
+	}
+	// The floor: the token's EdDSA signature and the proof's ES256 one.
+	pub, _ := p.KeySet().Key(context.Background(), keyset.Query{KeyID: p.KIDs("EdDSA")[0], Algorithm: "EdDSA"})
+	tokenFloor := floor(b, "EdDSA", pub, tok)
+	pr, _ := key.Proof("GET", url, tok)
+	proofFloor := floor(b, "ES256", proofKey(b, key), pr)
+	b.Run("floor_token_and_proof_signatures", func(b *testing.B) {
+		b.ReportAllocs()
+		for b.Loop() {
+			if !tokenFloor() || !proofFloor() {
+				b.Fatal("floor verification failed")
+			}
+		}
+	})
+	for name, cacheBytes := range map[string]int64{"dpop_request_no_cache": -1, "dpop_request_cache_hit": 0} {
+		b.Run(name, func(b *testing.B) {
+			v := build(cacheBytes)
+			rs := proofs(b)
+			b.ReportAllocs()
+			b.ResetTimer()
+			for i := 0; i < b.N; i++ {
+				if _, err := v.Authenticate(rs[i]); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}
+
+// proofKey is the public key of k.
+func proofKey(b *testing.B, k *authtest.DPoPKey) crypto.PublicKey {
+	b.Helper()
+	jwk, _ := json.Marshal(k.JWK())
+	set, _, err := jwks.Parse([]byte(`{"keys":[` + string(jwk) + `]}`))
+	if err != nil {
+		b.Fatal(err)
+	}
+	return set.Keys()[0].Public
 }
