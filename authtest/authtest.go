@@ -51,23 +51,23 @@ type Options struct {
 	OmitJWKAlg bool
 	// Now is the clock for iat and exp of minted tokens. Zero: time.Now.
 	Now func() time.Time
-	// IntrospectionClient is the one client the introspection and revocation
-	// endpoints accept, with the one method it is registered for, as real
-	// providers enforce. Zero: DefaultIntrospectionClient.
-	IntrospectionClient Client
+	// Client is the one OAuth client the provider registers: the token,
+	// introspection and revocation endpoints accept it, with the one method
+	// it is registered for, as real providers enforce. Zero: DefaultClient.
+	Client Client
 }
 
-// Client is an OAuth client of the provider: the resource server calling
-// its introspection endpoint.
+// Client is an OAuth client of the provider (a resource server calling its
+// introspection endpoint, or a client getting tokens).
 type Client struct {
 	ID, Secret string
 	// Method is "client_secret_basic" or "client_secret_post".
 	Method string
 }
 
-// DefaultIntrospectionClient is the client the introspection endpoint
-// accepts when Options.IntrospectionClient is zero.
-var DefaultIntrospectionClient = Client{ID: "resource-server", Secret: "resource-server-secret", Method: "client_secret_basic"}
+// DefaultClient is the client the endpoints accept when Options.Client is
+// zero.
+var DefaultClient = Client{ID: "resource-server", Secret: "resource-server-secret", Method: "client_secret_basic"}
 
 // Fault makes the JWKS endpoint misbehave.
 type Fault int
@@ -101,11 +101,12 @@ type Provider struct {
 	closing chan struct{}
 	once    sync.Once
 
-	opaque      map[string]jwt.MapClaims // opaque tokens minted, by token
-	revoked     map[string]bool          // revoked opaque tokens and JWT jtis
-	introFault  Fault
-	introCalls  atomic.Int64
-	introClient Client
+	proofs     lazyVerifier             // the token endpoint's DPoP proofs
+	opaque     map[string]jwt.MapClaims // opaque tokens minted, by token
+	revoked    map[string]bool          // revoked opaque tokens and JWT jtis
+	introFault Fault
+	introCalls atomic.Int64
+	client     Client
 }
 
 // NewProvider creates a Provider with one fresh key per Options.Algs.
@@ -123,14 +124,14 @@ func NewProvider(opts Options) (*Provider, error) {
 	if opts.Algs == nil {
 		opts.Algs = []string{"RS256", "ES256", "EdDSA"}
 	}
-	if opts.IntrospectionClient == (Client{}) {
-		opts.IntrospectionClient = DefaultIntrospectionClient
+	if opts.Client == (Client{}) {
+		opts.Client = DefaultClient
 	}
-	if m := opts.IntrospectionClient.Method; m != "client_secret_basic" && m != "client_secret_post" {
-		return nil, fmt.Errorf("authtest: Options.IntrospectionClient.Method %q is neither client_secret_basic nor client_secret_post", m)
+	if m := opts.Client.Method; m != "client_secret_basic" && m != "client_secret_post" {
+		return nil, fmt.Errorf("authtest: Options.Client.Method %q is neither client_secret_basic nor client_secret_post", m)
 	}
 	p := &Provider{opts: opts, path: strings.TrimSuffix(u.Path, "/"), closing: make(chan struct{}),
-		opaque: map[string]jwt.MapClaims{}, revoked: map[string]bool{}, introClient: opts.IntrospectionClient}
+		opaque: map[string]jwt.MapClaims{}, revoked: map[string]bool{}, client: opts.Client}
 	for _, alg := range opts.Algs {
 		if _, err := p.AddKey(alg); err != nil {
 			return nil, err
@@ -302,18 +303,20 @@ func (p *Provider) Metadata() map[string]any {
 	return map[string]any{
 		"issuer":                                p.opts.Issuer,
 		"jwks_uri":                              p.JWKSURL(),
+		"token_endpoint":                        p.TokenURL(),
 		"introspection_endpoint":                p.IntrospectionURL(),
 		"revocation_endpoint":                   p.RevocationURL(),
 		"id_token_signing_alg_values_supported": p.opts.Algs,
-		"introspection_endpoint_auth_methods_supported": []string{p.introClient.Method},
+		"introspection_endpoint_auth_methods_supported": []string{p.client.Method},
 	}
 }
 
 // Handler serves, relative to the issuer's path P: the JWKS at P/jwks, the
 // metadata at /.well-known/oauth-authorization-server/P (RFC 8414
 // path-insert), P/.well-known/oauth-authorization-server (path-append) and
-// P/.well-known/openid-configuration, token introspection (RFC 7662) at
-// P/introspect and revocation (RFC 7009) at P/revoke.
+// P/.well-known/openid-configuration, a client-credentials token endpoint
+// (with DPoP) at P/token, token introspection (RFC 7662) at P/introspect and
+// revocation (RFC 7009) at P/revoke.
 func (p *Provider) Handler() http.Handler {
 	mux := http.NewServeMux()
 	meta := func(w http.ResponseWriter, r *http.Request) {
@@ -326,6 +329,7 @@ func (p *Provider) Handler() http.Handler {
 	}
 	mux.HandleFunc("GET "+p.path+"/.well-known/openid-configuration", meta)
 	mux.HandleFunc("GET "+p.path+"/jwks", p.serveJWKS)
+	mux.HandleFunc("POST "+p.path+"/token", p.serveToken)
 	mux.HandleFunc("POST "+p.path+"/introspect", p.serveIntrospection)
 	mux.HandleFunc("POST "+p.path+"/revoke", p.serveRevocation)
 	return mux

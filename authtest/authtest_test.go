@@ -39,7 +39,7 @@ func TestIntrospectionEndpoint(t *testing.T) {
 		t.Fatal(err)
 	}
 	defer as.Close()
-	c := as.IntrospectionClient()
+	c := as.RegisteredClient()
 	opaque, _ := as.MintOpaque(authtest.Token{Organization: "org_globex", Scopes: []string{"read:clients"}})
 	jwt, err := as.Mint(authtest.Token{})
 	if err != nil {
@@ -103,5 +103,55 @@ func TestIntrospectionEndpoint(t *testing.T) {
 	}
 	if got := as.IntrospectionCalls() - before; got != 2 {
 		t.Errorf("%d calls counted, want 2", got)
+	}
+}
+
+func TestTokenEndpoint(t *testing.T) {
+	as, err := authtest.Start(authtest.Options{Algs: []string{"EdDSA"}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer as.Close()
+	c := as.RegisteredClient()
+	key, _ := authtest.NewDPoPKey("ES256")
+	post := func(proof string, creds bool) (int, map[string]any) {
+		form := url.Values{"grant_type": {"client_credentials"}, "scope": {"read:clients"}}
+		req, _ := http.NewRequest("POST", as.TokenURL(), strings.NewReader(form.Encode()))
+		req.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+		if creds {
+			req.SetBasicAuth(c.ID, c.Secret)
+		}
+		if proof != "" {
+			req.Header.Set("DPoP", proof)
+		}
+		resp, err := as.Client().Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		var m map[string]any
+		_ = json.NewDecoder(resp.Body).Decode(&m)
+		return resp.StatusCode, m
+	}
+	if status, m := post("", true); status != 200 || m["token_type"] != "Bearer" || m["scope"] != "read:clients" {
+		t.Fatalf("bearer token: %d %v", status, m)
+	}
+	proof, _ := key.Proof("POST", as.TokenURL(), "")
+	status, m := post(proof, true)
+	if status != 200 || m["token_type"] != "DPoP" {
+		t.Fatalf("DPoP token: %d %v", status, m)
+	}
+	// The token is bound to the key.
+	body, _ := as.Introspect(context.Background(), m["access_token"].(string))
+	var answer map[string]any
+	_ = json.Unmarshal(body, &answer)
+	if cnf, _ := answer["cnf"].(map[string]any); cnf["jkt"] != key.Thumbprint() || answer["token_type"] != "DPoP" {
+		t.Fatalf("introspection of the DPoP token: %v", answer)
+	}
+	if status, _ := post(proof, true); status != 400 {
+		t.Fatalf("replayed proof at the token endpoint: %d", status)
+	}
+	if status, _ := post("", false); status != 401 {
+		t.Fatalf("without client credentials: %d", status)
 	}
 }

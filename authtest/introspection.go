@@ -22,8 +22,8 @@ func (p *Provider) IntrospectionURL() string { return p.opts.Issuer + "/introspe
 // RevocationURL returns the URL of the revocation endpoint ({issuer}/revoke).
 func (p *Provider) RevocationURL() string { return p.opts.Issuer + "/revoke" }
 
-// IntrospectionClient returns the client the introspection endpoint accepts.
-func (p *Provider) IntrospectionClient() Client { return p.introClient }
+// RegisteredClient returns the client the endpoints accept.
+func (p *Provider) RegisteredClient() Client { return p.client }
 
 // MintOpaque mints an opaque access token (43 random characters) that only
 // introspection can resolve, with the claims Mint would give t (its header
@@ -150,7 +150,7 @@ func (p *Provider) answer(token string) map[string]any {
 // authenticate checks the client credentials of an endpoint request with
 // the one method the client is registered for.
 func (p *Provider) authenticate(r *http.Request) bool {
-	c := p.introClient
+	c := p.client
 	var id, secret string
 	switch c.Method {
 	case "client_secret_basic":

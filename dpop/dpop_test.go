@@ -138,7 +138,7 @@ func TestVerifyRules(t *testing.T) {
 			if tc.req != nil {
 				r = *tc.req
 			}
-			err := v.Verify(context.Background(), tc.proof, r)
+			_, err := v.Verify(context.Background(), tc.proof, r)
 			if tc.want == "" {
 				if err != nil {
 					t.Fatalf("refused: %v", err)
@@ -166,7 +166,7 @@ func TestEveryAlgorithm(t *testing.T) {
 		t.Run(alg, func(t *testing.T) {
 			k := newKey(t, alg)
 			v := newVerifier(t, dpop.Config{})
-			err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}),
+			_, err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}),
 				dpop.Request{Method: "GET", URL: apiURL, AccessToken: token, Thumbprint: k.Thumbprint()})
 			if err != nil {
 				t.Fatalf("%s proof: %v", alg, err)
@@ -176,7 +176,7 @@ func TestEveryAlgorithm(t *testing.T) {
 	t.Run("allowlist_restricts", func(t *testing.T) {
 		k := newKey(t, "PS256")
 		v := newVerifier(t, dpop.Config{Algorithms: []string{"ES256", "EdDSA"}})
-		if err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}),
+		if _, err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}),
 			dpop.Request{Method: "GET", URL: apiURL, AccessToken: token, Thumbprint: k.Thumbprint()}); !errors.Is(err, dpop.ErrInvalidProof) {
 			t.Fatalf("PS256 outside the allowlist: %v", err)
 		}
@@ -196,7 +196,7 @@ func TestReplayRefusedUnderConcurrency(t *testing.T) {
 	var wg sync.WaitGroup
 	for range 100 {
 		wg.Go(func() {
-			err := v.Verify(context.Background(), p, req)
+			_, err := v.Verify(context.Background(), p, req)
 			switch {
 			case err == nil:
 				ok.Add(1)
@@ -210,15 +210,15 @@ func TestReplayRefusedUnderConcurrency(t *testing.T) {
 		t.Fatalf("%d accepted, %d replays; want 1 and 99", ok.Load(), replayed.Load())
 	}
 	// Another proof of the same key is fresh.
-	if err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}), req); err != nil {
+	if _, err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{}), req); err != nil {
 		t.Fatalf("a new proof: %v", err)
 	}
 	// An invalid proof does not use up its jti.
 	bad := proof(t, k, authtest.DPoPProof{ID: "once", Method: "POST"})
-	if err := v.Verify(context.Background(), bad, req); !errors.Is(err, dpop.ErrInvalidProof) {
+	if _, err := v.Verify(context.Background(), bad, req); !errors.Is(err, dpop.ErrInvalidProof) {
 		t.Fatal(err)
 	}
-	if err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{ID: "once"}), req); err != nil {
+	if _, err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{ID: "once"}), req); err != nil {
 		t.Fatalf("the jti of a refused proof was remembered: %v", err)
 	}
 }
@@ -249,7 +249,7 @@ func TestMemoryStore(t *testing.T) {
 	// Through the verifier, a full store is a 503, not an acceptance.
 	k := newKey(t, "ES256")
 	v := newVerifier(t, dpop.Config{Replay: full, Now: clk.Now})
-	err := v.Verify(ctx, proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now()}),
+	_, err := v.Verify(ctx, proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now()}),
 		dpop.Request{Method: "GET", URL: apiURL, AccessToken: token, Thumbprint: k.Thumbprint()})
 	if !errors.Is(err, dpop.ErrReplayUnavailable) {
 		t.Fatalf("verify with a full store: %v", err)
@@ -268,12 +268,12 @@ func TestNonces(t *testing.T) {
 	v := newVerifier(t, dpop.Config{Nonces: n, Now: clk.Now})
 	k := newKey(t, "ES256")
 	req := dpop.Request{Method: "GET", URL: apiURL, AccessToken: token, Thumbprint: k.Thumbprint()}
-	err = v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now()}), req)
+	_, err = v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now()}), req)
 	var ne *dpop.NonceError
 	if !errors.As(err, &ne) || !errors.Is(err, dpop.ErrUseNonce) || !n.Valid(ne.Nonce) {
 		t.Fatalf("without nonce: %v", err)
 	}
-	if err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now(), Nonce: ne.Nonce}), req); err != nil {
+	if _, err := v.Verify(context.Background(), proof(t, k, authtest.DPoPProof{IssuedAt: clk.Now(), Nonce: ne.Nonce}), req); err != nil {
 		t.Fatalf("with the nonce: %v", err)
 	}
 	clk.Advance(61 * time.Second) // the next step: still valid
@@ -350,5 +350,25 @@ func TestConfigRules(t *testing.T) {
 				t.Fatalf("New = %v, %v; want an error with %q", v, err, tc.want)
 			}
 		})
+	}
+}
+
+// At a token endpoint there is no token yet: the proof must have no ath,
+// any key is accepted, and Verify says which.
+func TestTokenRequestProofs(t *testing.T) {
+	const tokenURL = "https://as.example.test/token"
+	k := newKey(t, "EdDSA")
+	v := newVerifier(t, dpop.Config{})
+	p, err := k.ProofWith(authtest.DPoPProof{Method: "POST", URL: tokenURL, IssuedAt: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	jkt, err := v.Verify(context.Background(), p, dpop.Request{Method: "POST", URL: tokenURL})
+	if err != nil || jkt != k.Thumbprint() {
+		t.Fatalf("Verify = %q, %v; want the key's thumbprint", jkt, err)
+	}
+	withATH, _ := k.ProofWith(authtest.DPoPProof{Method: "POST", URL: tokenURL, IssuedAt: now, AccessToken: "x"})
+	if _, err := v.Verify(context.Background(), withATH, dpop.Request{Method: "POST", URL: tokenURL}); !errors.Is(err, dpop.ErrInvalidProof) {
+		t.Fatalf("token request proof with ath: %v", err)
 	}
 }

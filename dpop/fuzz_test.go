@@ -38,7 +38,7 @@ func FuzzVerify(f *testing.F) {
 		v := newVerifier(t, dpop.Config{})
 		for _, key := range []*authtest.DPoPKey{k, ed} {
 			r := dpop.Request{Method: "GET", URL: apiURL, AccessToken: token, Thumbprint: key.Thumbprint()}
-			err := v.Verify(context.Background(), raw, r)
+			_, err := v.Verify(context.Background(), raw, r)
 			if err != nil {
 				n := 0
 				for _, s := range []error{dpop.ErrInvalidProof, dpop.ErrUseNonce, dpop.ErrReplayUnavailable} {

@@ -139,6 +139,7 @@ type claims struct {
 	athOK                          bool
 	iat                            float64
 	hasJTI, hasHTM, hasHTU, hasIAT bool
+	hasATH                         bool
 }
 
 func (r *reader) claims(doc []byte, method, url string, ath []byte) (claims, error) {
@@ -161,7 +162,7 @@ func (r *reader) claims(doc []byte, method, url string, ath []byte) (claims, err
 			}
 		case "ath":
 			s, err = r.str()
-			c.athOK = bytes.Equal(s, ath)
+			c.athOK, c.hasATH = bytes.Equal(s, ath), true
 		case "nonce":
 			s, err = r.str()
 			c.nonce = string(s)

@@ -58,9 +58,12 @@ type Request struct {
 	// URL is the absolute URL the request was sent to (htu, compared after
 	// NormalizeURL).
 	URL string
-	// AccessToken is the token presented with the proof (ath).
+	// AccessToken is the token presented with the proof (ath). Empty: a
+	// token request, whose proof must have no ath.
 	AccessToken string
 	// Thumbprint is the token's cnf.jkt: the proof's key must have it.
+	// Empty: any key (an authorization server's token endpoint, which binds
+	// the token it issues to the key Verify returns).
 	Thumbprint string
 }
 
@@ -146,50 +149,58 @@ func (v *Verifier) Nonce() string {
 // Verify checks proof against r (see the package documentation for every
 // rule, in order: the proof itself, htm, htu, iat, ath, the thumbprint, the
 // nonce, and last the replay store, so that an invalid proof is never
-// remembered). It returns nil, or an error matching ErrInvalidProof,
-// ErrUseNonce or ErrReplayUnavailable.
-func (v *Verifier) Verify(ctx context.Context, proof string, r Request) error {
+// remembered). It returns the RFC 7638 thumbprint of the proof's key, or an
+// error matching ErrInvalidProof, ErrUseNonce or ErrReplayUnavailable.
+func (v *Verifier) Verify(ctx context.Context, proof string, r Request) (string, error) {
+	key, err := v.verify(ctx, proof, r)
+	if err != nil {
+		return "", err
+	}
+	return key.thumbprint, nil
+}
+
+func (v *Verifier) verify(ctx context.Context, proof string, r Request) (*publicKey, error) {
 	if len(proof) > MaxProofBytes {
-		return invalid("the DPoP proof is too large")
+		return nil, invalid("the DPoP proof is too large")
 	}
 	h1 := strings.IndexByte(proof, '.')
 	h2 := strings.LastIndexByte(proof, '.')
 	if h1 <= 0 || h2 <= h1+1 || h2 == len(proof)-1 || strings.IndexByte(proof[h1+1:h2], '.') >= 0 {
-		return invalid("the DPoP proof is not a compact JWS")
+		return nil, invalid("the DPoP proof is not a compact JWS")
 	}
 	rd := readers.Get().(*reader)
 	defer readers.Put(rd)
 
 	hb, err := decode(&rd.hdr, proof[:h1])
 	if err != nil {
-		return invalid("the DPoP proof header is not base64url")
+		return nil, invalid("the DPoP proof header is not base64url")
 	}
 	h, err := rd.header(hb, v.algs)
 	switch {
 	case err != nil:
-		return invalid("the DPoP proof header is not a JSON object of unique members")
+		return nil, invalid("the DPoP proof header is not a JSON object of unique members")
 	case !h.typOK:
-		return invalid("the DPoP proof typ is not dpop+jwt")
+		return nil, invalid("the DPoP proof typ is not dpop+jwt")
 	case h.alg == "":
-		return invalid("the DPoP proof alg is not accepted")
+		return nil, invalid("the DPoP proof alg is not accepted")
 	case h.unsupported:
-		return invalid("the DPoP proof uses unsupported header parameters")
+		return nil, invalid("the DPoP proof uses unsupported header parameters")
 	case h.jwk == nil:
-		return invalid("the DPoP proof has no jwk")
+		return nil, invalid("the DPoP proof has no jwk")
 	}
 	key, cached := v.keys.GetIfPresent(view(h.jwk))
 	if !cached {
 		if key, err = parseJWK(jsontext.Value(h.jwk)); err != nil {
-			return err
+			return nil, err
 		}
 	}
 	if !(keyset.Key{Public: key.pub}).Suits(h.alg) {
-		return invalid("the DPoP proof alg does not suit its key")
+		return nil, invalid("the DPoP proof alg does not suit its key")
 	}
 	method, _ := keyset.Method(h.alg)
 	sig, err := decode(&rd.sig, proof[h2+1:])
 	if err != nil || method.Verify(proof[:h2], sig, key.pub) != nil {
-		return invalid("the DPoP proof signature is invalid")
+		return nil, invalid("the DPoP proof signature is invalid")
 	}
 	if !cached {
 		// Only now: junk keys never evict the keys of real clients.
@@ -201,20 +212,20 @@ func (v *Verifier) Verify(ctx context.Context, proof string, r Request) error {
 	base64.RawURLEncoding.Encode(ath[:], sum[:])
 	cb, err := decode(&rd.body, proof[h1+1:h2])
 	if err != nil {
-		return invalid("the DPoP proof claims are not base64url")
+		return nil, invalid("the DPoP proof claims are not base64url")
 	}
 	c, err := rd.claims(cb, r.Method, r.URL, ath[:])
 	switch {
 	case err != nil:
-		return invalid("the DPoP proof claims are not a JSON object of unique members of the right types")
+		return nil, invalid("the DPoP proof claims are not a JSON object of unique members of the right types")
 	case !c.hasJTI || c.jti == "" || len(c.jti) > maxJTIBytes:
-		return invalid("the DPoP proof has no valid jti")
+		return nil, invalid("the DPoP proof has no valid jti")
 	case !c.hasHTM || !c.hasHTU:
-		return invalid("the DPoP proof lacks htm or htu")
+		return nil, invalid("the DPoP proof lacks htm or htu")
 	case !c.hasIAT || c.iat < 0 || c.iat > 253402300799:
-		return invalid("the DPoP proof has no valid iat")
+		return nil, invalid("the DPoP proof has no valid iat")
 	case !c.htmOK:
-		return invalid("the DPoP proof htm does not match the request method")
+		return nil, invalid("the DPoP proof htm does not match the request method")
 	}
 	if !c.htuExact || !plainURL(r.URL) {
 		htu, err := NormalizeURL(c.htu)
@@ -222,26 +233,28 @@ func (v *Verifier) Verify(ctx context.Context, proof string, r Request) error {
 			htu, err = NormalizeURL(r.URL)
 		}
 		if err != nil {
-			return invalid("the DPoP proof htu is not an absolute http(s) URL")
+			return nil, invalid("the DPoP proof htu is not an absolute http(s) URL")
 		}
 		if want, err := NormalizeURL(r.URL); err != nil || htu != want {
-			return invalid("the DPoP proof htu does not match the request URL")
+			return nil, invalid("the DPoP proof htu does not match the request URL")
 		}
 	}
 	now := v.now()
 	iat := time.Unix(int64(c.iat), 0)
 	switch {
 	case iat.After(now.Add(v.leeway)):
-		return invalid("the DPoP proof was issued in the future")
+		return nil, invalid("the DPoP proof was issued in the future")
 	case iat.Before(now.Add(-v.maxAge)):
-		return invalid("the DPoP proof is too old")
-	case !c.athOK:
-		return invalid("the DPoP proof ath does not match the access token")
-	case subtle.ConstantTimeCompare([]byte(key.thumbprint), []byte(r.Thumbprint)) != 1:
-		return invalid("the DPoP proof key is not the one the access token is bound to")
+		return nil, invalid("the DPoP proof is too old")
+	case r.AccessToken != "" && !c.athOK:
+		return nil, invalid("the DPoP proof ath does not match the access token")
+	case r.AccessToken == "" && c.hasATH:
+		return nil, invalid("the DPoP proof of a token request has an ath")
+	case r.Thumbprint != "" && subtle.ConstantTimeCompare([]byte(key.thumbprint), []byte(r.Thumbprint)) != 1:
+		return nil, invalid("the DPoP proof key is not the one the access token is bound to")
 	}
 	if v.nonces != nil && (c.nonce == "" || !v.nonces.Valid(c.nonce)) {
-		return &NonceError{Nonce: v.nonces.Nonce()}
+		return nil, &NonceError{Nonce: v.nonces.Nonce()}
 	}
 	// The key of the replay store: the proof's key and jti, hashed, so that
 	// one client cannot use up another's jti values and the store holds
@@ -255,11 +268,11 @@ func (v *Verifier) Verify(ctx context.Context, proof string, r Request) error {
 	fresh, err := v.replay.CheckAndSet(ctx, string(id[:]), iat.Add(v.maxAge+v.leeway))
 	switch {
 	case err != nil:
-		return fmt.Errorf("%w: %w", ErrReplayUnavailable, err)
+		return nil, fmt.Errorf("%w: %w", ErrReplayUnavailable, err)
 	case !fresh:
-		return invalid("the DPoP proof was used before (replay)")
+		return nil, invalid("the DPoP proof was used before (replay)")
 	}
-	return nil
+	return key, nil
 }
 
 // plainURL reports whether u is an http(s) URL whose exact equality with

@@ -4,6 +4,8 @@ import (
 	"encoding/json"
 	"fmt"
 	"net/http"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strconv"
@@ -445,6 +447,15 @@ func TestDevMode(t *testing.T) {
 		if prm["resource"] != audience || fmt.Sprint(prm["authorization_servers"]) != "["+p.URL+"]" {
 			t.Errorf("protected resource metadata %v", prm)
 		}
+		// The printed DPoP example works as printed.
+		m := regexp.MustCompile(`(?m)^go run ./example/dpopclient (\S+)$`).FindStringSubmatch(p.out.String())
+		if m == nil {
+			t.Fatalf("no DPoP client command in:\n%s", p.out)
+		}
+		out, err := exec.Command(filepath.Join(binDir, "dpopclient"), m[1]).CombinedOutput()
+		if err != nil || !strings.Contains(string(out), ": 200\n") {
+			t.Errorf("dpopclient %s: %v\n%s", m[1], err, out)
+		}
 	})
 }
 
@@ -553,6 +564,8 @@ func TestBadConfiguration(t *testing.T) {
 			"-introspection-client-id", "api", "-introspection-auth", "private_key_jwt"}},
 		{"revocation_check_not_a_duration", []string{"INTROSPECTION_CLIENT_SECRET=s"}, []string{"-issuer", "https://auth.example.com", "-audience", audience,
 			"-introspection-client-id", "api", "-revocation-check", "on"}},
+		{"dpop_unknown_mode", nil, []string{"-dpop", "sometimes"}},
+		{"external_url_http_not_loopback", nil, []string{"-external-url", "http://api.example.com"}},
 		{"revocation_check_without_client", nil, []string{"-issuer", "https://auth.example.com", "-audience", audience, "-revocation-check", "5s"}},
 		{"introspection_url_http", []string{"INTROSPECTION_CLIENT_SECRET=s"}, []string{"-issuer", "https://auth.example.com", "-audience", audience,
 			"-introspection-client-id", "api", "-introspection-url", "http://auth.example.com/introspect"}},

@@ -27,6 +27,10 @@ import (
 // binaries are the example programs under test, built once by TestMain.
 var binaries = []string{"nethttp", "gin"}
 
+// tools are the other programs TestMain builds: the DPoP client dev mode
+// prints.
+var tools = []string{"dpopclient"}
+
 // binDir holds the built programs; empty under -short.
 var binDir string
 
@@ -42,7 +46,9 @@ func TestMain(m *testing.M) {
 	}
 	var wg sync.WaitGroup
 	errs := make([]error, len(binaries))
-	for i, b := range binaries {
+	all := append(append([]string(nil), binaries...), tools...)
+	errs = make([]error, len(all))
+	for i, b := range all {
 		wg.Go(func() {
 			out, err := exec.Command("go", "build", "-o", filepath.Join(dir, b), "./"+b).CombinedOutput()
 			if err != nil {
@@ -220,6 +226,12 @@ var client = &http.Client{
 
 func do(t *testing.T, rq request) response {
 	t.Helper()
+	return doWith(t, rq, nil)
+}
+
+// doWith is do with more request headers set by headers.
+func doWith(t *testing.T, rq request, headers func(map[string][]string)) response {
+	t.Helper()
 	m := rq.method
 	if m == "" {
 		m = map[bool]string{false: "GET", true: "POST"}[rq.body != ""]
@@ -237,6 +249,9 @@ func do(t *testing.T, rq request) response {
 	}
 	if rq.body != "" {
 		req.Header.Set("Content-Type", "application/json")
+	}
+	if headers != nil {
+		headers(req.Header)
 	}
 	resp, err := client.Do(req)
 	if err != nil {

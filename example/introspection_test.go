@@ -17,7 +17,7 @@ func TestIntrospectionContract(t *testing.T) {
 	const secret = "introspection-secret-never-printed"
 	forEachBinary(t, func(t *testing.T, bin string) {
 		as := authServer(t, authtest.Options{IssuerPath: "/api/auth", Audience: audience,
-			IntrospectionClient: authtest.Client{ID: "api-server", Secret: secret, Method: "client_secret_basic"}})
+			Client: authtest.Client{ID: "api-server", Secret: secret, Method: "client_secret_basic"}})
 		base := []string{"-addr", "127.0.0.1:0", "-issuer", as.Issuer(), "-audience", audience}
 		me := func(p *proc, tok string) response {
 			return do(t, request{path: p.URL + "/api/v1/me", auth: bearer(tok)})

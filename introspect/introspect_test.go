@@ -96,7 +96,7 @@ func TestClientAuthentication(t *testing.T) {
 	})
 	// The provider enforces the method a client was registered with.
 	t.Run("authtest_enforces_the_registered_method", func(t *testing.T) {
-		as, err := authtest.Start(authtest.Options{IntrospectionClient: authtest.Client{ID: clientID, Secret: secret, Method: "client_secret_post"}})
+		as, err := authtest.Start(authtest.Options{Client: authtest.Client{ID: clientID, Secret: secret, Method: "client_secret_post"}})
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -201,7 +201,7 @@ func TestConfigRules(t *testing.T) {
 // The endpoint comes from the metadata the key source already discovers.
 func TestEndpointFromDiscovery(t *testing.T) {
 	as, err := authtest.Start(authtest.Options{IssuerPath: "/api/auth",
-		IntrospectionClient: authtest.Client{ID: clientID, Secret: secret, Method: "client_secret_basic"}})
+		Client: authtest.Client{ID: clientID, Secret: secret, Method: "client_secret_basic"}})
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -208,7 +208,7 @@ func BenchmarkIntrospection(b *testing.B) {
 		b.Fatal(err)
 	}
 	b.Cleanup(as.Close)
-	ic := as.IntrospectionClient()
+	ic := as.RegisteredClient()
 	client, err := introspect.New(introspect.Config{Endpoint: as.IntrospectionURL(), ClientID: ic.ID, ClientSecret: ic.Secret})
 	if err != nil {
 		b.Fatal(err)

@@ -163,7 +163,7 @@ func (v *Validator) bind(r *http.Request, scheme, tok string, c *Claims) error {
 	case len(proofs) != 1:
 		return proofError("exactly one DPoP header is required", nil)
 	}
-	err := v.dpop.proofs.Verify(r.Context(), proofs[0], dpop.Request{
+	_, err := v.dpop.proofs.Verify(r.Context(), proofs[0], dpop.Request{
 		Method: r.Method, URL: v.requestURL(r), AccessToken: tok, Thumbprint: jkt})
 	var pe *dpop.ProofError
 	var ne *dpop.NonceError

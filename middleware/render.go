@@ -103,7 +103,7 @@ func (rd Renderer) challenges(e *Error) []string {
 		return []string{rd.challenge("DPoP", nil)}
 	case (e == nil || e.Code == "") && dpopOffered:
 		return []string{rd.challenge("Bearer", nil), rd.challenge("DPoP", nil)}
-	case e != nil && e.kind == ErrNotBound && dpopOffered:
+	case e != nil && e.reason == ErrNotBound && dpopOffered:
 		// The remedy is DPoP: say so in its challenge.
 		return []string{rd.challenge("DPoP", e)}
 	}

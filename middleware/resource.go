@@ -33,6 +33,13 @@ type ProtectedResource struct {
 	// SigningAlgValuesSupported lists the JWS algs accepted in access tokens
 	// (RFC 9728 "resource_signing_alg_values_supported").
 	SigningAlgValuesSupported []string `json:"resource_signing_alg_values_supported,omitempty"`
+	// DPoPSigningAlgValuesSupported lists the algs accepted in DPoP proofs
+	// (RFC 9728 "dpop_signing_alg_values_supported"): Validator.DPoPAlgorithms.
+	DPoPSigningAlgValuesSupported []string `json:"dpop_signing_alg_values_supported,omitempty"`
+	// DPoPBoundAccessTokensRequired says that only DPoP-bound tokens are
+	// accepted (RFC 9728 "dpop_bound_access_tokens_required"):
+	// Validator.DPoPRequired.
+	DPoPBoundAccessTokensRequired bool `json:"dpop_bound_access_tokens_required,omitempty"`
 }
 
 // MetadataURL returns where RFC 9728 §3.1 puts the metadata of resource: the

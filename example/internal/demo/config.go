@@ -66,6 +66,25 @@ type Config struct {
 	RevocationCheck bool
 	// RevocationTTL is that TTL.
 	RevocationTTL time.Duration
+
+	// DPoP is "disabled", "allowed" (default) or "required" [DPOP]: whether
+	// DPoP-bound tokens (RFC 9449) are accepted with their proofs, and
+	// whether only those are.
+	DPoP string
+	// ExternalURL is the public base URL proofs' htu must name
+	// [EXTERNAL_URL]; zero: the scheme and Host the request arrived with.
+	ExternalURL string
+}
+
+// DPoPMode is c.DPoP as a middleware.DPoPMode.
+func (c Config) DPoPMode() middleware.DPoPMode {
+	switch c.DPoP {
+	case "disabled":
+		return middleware.DPoPDisabled
+	case "required":
+		return middleware.DPoPRequired
+	}
+	return middleware.DPoPAllowed
 }
 
 // Dev reports whether the server runs its own authorization server: no
@@ -105,6 +124,10 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	}
 	fs.BoolVar(&c.IntrospectionAllowNoAudience, "introspection-allow-no-audience", c.IntrospectionAllowNoAudience,
 		"accept introspected tokens without aud, which are not bound to this API (Better Auth without resource) [INTROSPECTION_ALLOW_NO_AUDIENCE]")
+	fs.StringVar(&c.DPoP, "dpop", env("DPOP", "allowed"),
+		"DPoP-bound tokens (RFC 9449): disabled, allowed (with their proofs, beside bearer tokens) or required [DPOP]")
+	fs.StringVar(&c.ExternalURL, "external-url", env("EXTERNAL_URL", ""),
+		"the public base `URL` DPoP proofs must name (htu), behind a proxy; default: the scheme and Host of each request [EXTERNAL_URL]")
 	revocation := fs.String("revocation-check", env("REVOCATION_CHECK", "off"),
 		"confirm every JWT by introspection: off, or how long an active answer is reused, such as 0s or 5s [REVOCATION_CHECK]")
 	if err := fs.Parse(args); err != nil {
@@ -131,6 +154,16 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		c.IntrospectionClientSecret = getenv("INTROSPECTION_CLIENT_SECRET")
 		if c.IntrospectionClientSecret == "" {
 			return Config{}, errors.New("-introspection-client-id needs the secret in the environment variable INTROSPECTION_CLIENT_SECRET")
+		}
+	}
+	switch c.DPoP {
+	case "disabled", "allowed", "required":
+	default:
+		return Config{}, fmt.Errorf("-dpop %q is none of disabled, allowed, required", c.DPoP)
+	}
+	if c.ExternalURL != "" {
+		if err := checkURL("external-url", c.ExternalURL, false); err != nil {
+			return Config{}, err
 		}
 	}
 	switch {

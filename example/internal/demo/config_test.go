@@ -79,6 +79,15 @@ func TestParseConfig(t *testing.T) {
 			Config{}, "need -introspection-client-id"},
 		{"introspection_url_http_refused", []string{"-issuer", "https://as.example", "-audience", "a", "-introspection-client-id", "api",
 			"-introspection-url", "http://as.example/i"}, env("INTROSPECTION_CLIENT_SECRET", "s"), Config{}, "https"},
+		{"dpop_required_and_external_url", []string{"-dpop", "required", "-external-url", "https://api.example.com"}, env(),
+			Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.test", Leeway: 30 * time.Second, DPoP: "required",
+				ExternalURL: "https://api.example.com"}, ""},
+		{"dpop_from_env", nil, env("DPOP", "disabled", "EXTERNAL_URL", "http://localhost:8080"),
+			Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.test", Leeway: 30 * time.Second, DPoP: "disabled",
+				ExternalURL: "http://localhost:8080"}, ""},
+		{"dpop_unknown_mode", []string{"-dpop", "on"}, env(), Config{}, "none of disabled, allowed, required"},
+		{"external_url_http_refused", []string{"-external-url", "http://api.example.com"}, env(), Config{}, "https"},
+		{"external_url_with_query_refused", []string{"-external-url", "https://api.example.com/?x=1"}, env(), Config{}, "query"},
 		{"allow_no_audience_not_boolean", []string{"-introspection-allow-no-audience=maybe"}, env(), Config{}, "invalid boolean"},
 		{"unknown_flag", []string{"-x"}, env(), Config{}, "not defined"},
 	}
@@ -87,6 +96,9 @@ func TestParseConfig(t *testing.T) {
 			got, err := ParseConfig(c.args, c.getenv, io.Discard)
 			if c.err == "" && c.want.IntrospectionAuth == "" {
 				c.want.IntrospectionAuth = "basic" // the default
+			}
+			if c.err == "" && c.want.DPoP == "" {
+				c.want.DPoP = "allowed" // the default
 			}
 			switch {
 			case c.err == "" && err != nil:

@@ -43,13 +43,14 @@ type Env struct {
 	remote       *jwks.Source  // keys, outside dev mode
 	static       *keyset.Set   // keys, in dev mode
 	introspector middleware.Introspector
+	dpop         bool // DPoP-bound tokens are accepted
 }
 
 // DevRoutes are the routes Env.Dev serves: in dev mode the server is its own
 // issuer (RFC 8414 metadata, OpenID discovery, the JWKS, RFC 7662
 // introspection and RFC 7009 revocation).
 var DevRoutes = []string{"GET /jwks", "GET /.well-known/oauth-authorization-server", "GET /.well-known/openid-configuration",
-	"POST /introspect", "POST /revoke"}
+	"POST /token", "POST /introspect", "POST /revoke"}
 
 // Sample is a request a dev-mode token makes, and the status it gets.
 type Sample struct {
@@ -99,7 +100,7 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 		return nil, err
 	}
 	vc := middleware.Config{Issuers: []string{env.Issuer}, Audiences: []string{cfg.Audience}, Keys: env.keys,
-		Leeway: cfg.Leeway, Logger: log}
+		Leeway: cfg.Leeway, Logger: log, DPoP: middleware.DPoP{Mode: cfg.DPoPMode(), ExternalURL: cfg.ExternalURL}}
 	if env.introspector != nil {
 		vc.Introspector = env.introspector
 		vc.IntrospectionAllowNoAudience = cfg.IntrospectionAllowNoAudience
@@ -112,12 +113,15 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 		}
 	}
 	env.Validator, err = middleware.New(vc)
+	env.dpop = cfg.DPoPMode() != middleware.DPoPDisabled
 	if err == nil {
 		env.Metadata, err = middleware.ProtectedResource{
-			Resource:             cfg.Audience,
-			AuthorizationServers: []string{env.Issuer},
-			ScopesSupported:      []string{ScopeReadClients, ScopeWriteInvoices},
-			ResourceName:         "oauthguard example API",
+			Resource:                      cfg.Audience,
+			AuthorizationServers:          []string{env.Issuer},
+			ScopesSupported:               []string{ScopeReadClients, ScopeWriteInvoices},
+			ResourceName:                  "oauthguard example API",
+			DPoPSigningAlgValuesSupported: env.Validator.DPoPAlgorithms(),
+			DPoPBoundAccessTokensRequired: env.Validator.DPoPRequired(),
 		}.Handler()
 	}
 	if err != nil {
@@ -139,7 +143,7 @@ func (env *Env) dev(base string, cfg Config) error {
 	env.keys = env.static
 	env.introspector = p
 	env.Dev = p.Handler()
-	env.DevClient = p.IntrospectionClient()
+	env.DevClient = p.RegisteredClient()
 
 	past := time.Now().Add(-2 * time.Hour)
 	type sample struct {
@@ -196,6 +200,10 @@ func (env *Env) PrintSamples(w io.Writer) {
 	b.WriteString("with a signing key made at start-up. Sample tokens, valid for 1 h:\n")
 	for _, s := range env.Samples {
 		fmt.Fprintf(&b, "\n# %s (expect %d)\n%s\n", s.Title, s.Status, s.Curl())
+	}
+	if env.dpop {
+		fmt.Fprintf(&b, "\n# A DPoP-bound token (RFC 9449): this client makes a key, gets a token bound to it and calls with a proof; it prints 200\n"+
+			"go run ./example/dpopclient %s/api/v1/clients\n", env.Issuer)
 	}
 	if env.DevClient.ID != "" {
 		fmt.Fprintf(&b, "\n# Revoke a token (RFC 7009), then try it again: POST %s/revoke with client credentials\n"+
