@@ -127,6 +127,7 @@ func testRealServer(t *testing.T, kind authservers.Kind) {
 					{"wrong_audience", s.wrongAudience},
 					{"auth_code_pkce", s.authCode},
 					{"dpop_bound_as_bearer", s.dpopAsBearer},
+					{"dpop", s.dpop},
 				} {
 					t.Run(c.name, func(t *testing.T) {
 						t.Parallel()
@@ -137,6 +138,7 @@ func testRealServer(t *testing.T, kind authservers.Kind) {
 		}
 	})
 	t.Run("introspection", s.introspection)
+	t.Run("dpop_opaque", s.dpopOpaque)
 	// Not a parallel subtest: it mostly waits, and would hold one of the
 	// -parallel (GOMAXPROCS) slots the parallel subtests share.
 	t.Run("expired", s.expired)
@@ -427,7 +429,7 @@ func (s *realSetup) dpopAsBearer(t *testing.T, p *proc) {
 	if !strings.EqualFold(tr.TokenType, "DPoP") || cnf["jkt"] != key.Thumbprint() || c["aud"] != audience {
 		t.Fatalf("token_type %q, cnf %v, aud %v: want a DPoP token bound to %s", tr.TokenType, c["cnf"], c["aud"], key.Thumbprint())
 	}
-	refused(t, p, tr.AccessToken, "sender-constrained")
+	refused(t, p, tr.AccessToken, "DPoP-bound")
 }
 
 // rotation: after the server rotates its keys, tokens signed with the new

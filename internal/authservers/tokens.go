@@ -94,6 +94,16 @@ func (s *Server) DPoPClientCredentials(ctx context.Context, key *authtest.DPoPKe
 // too (organisation org_default). offline_access is added to scope when
 // missing so that a refresh token is issued. resource may be empty.
 func (s *Server) AuthCodePKCE(ctx context.Context, user, scope, resource string) (*TokenResponse, error) {
+	return s.authCode(ctx, user, scope, resource, nil)
+}
+
+// AuthCodePKCEDPoP is AuthCodePKCE with a DPoP proof made with key at the
+// token endpoint, so the access token is bound to the key.
+func (s *Server) AuthCodePKCEDPoP(ctx context.Context, key *authtest.DPoPKey, user, scope, resource string) (*TokenResponse, error) {
+	return s.authCode(ctx, user, scope, resource, key)
+}
+
+func (s *Server) authCode(ctx context.Context, user, scope, resource string, key *authtest.DPoPKey) (*TokenResponse, error) {
 	scopes := strings.Fields(scope)
 	if !slices.Contains(scopes, "offline_access") {
 		scopes = append(scopes, "offline_access")
@@ -164,7 +174,7 @@ func (s *Server) AuthCodePKCE(ctx context.Context, user, scope, resource string)
 		"code_verifier": {verifier},
 	}
 	setIf(form, "resource", resource)
-	return s.token(ctx, client.ID, client.Secret, form, nil)
+	return s.token(ctx, client.ID, client.Secret, form, key)
 }
 
 var (
