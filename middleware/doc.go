@@ -21,8 +21,9 @@
 //     for multi-tenant scoping;
 //   - typ absent, JWT or at+jwt (RFC 9068); unknown crit, unencoded payloads
 //     (RFC 7797) and JWEs rejected;
-//   - a token with cnf (DPoP, RFC 9449, or mTLS, RFC 8705) rejected as a
-//     bearer token, since accepting it would defeat the binding;
+//   - a sender-constrained token (cnf) accepted only with what it is bound
+//     to: a valid DPoP proof on every request (RFC 9449, package dpop) or
+//     the TLS client certificate (RFC 8705); never as a bearer token;
 //   - tokens longer than 8 KiB rejected before decoding;
 //   - claim names matched exactly; a duplicated member name rejects the token
 //     (encoding/json would fold case and keep the last duplicate).
