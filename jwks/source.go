@@ -46,6 +46,8 @@ var (
 	// ErrInsecureURL: a URL is neither https nor http to a loopback host
 	// (unless Config.AllowInsecureHTTP).
 	ErrInsecureURL = fetch.ErrInsecureURL
+
+	errOtherIssuer = fmt.Errorf("%w: the key source is another issuer's", keyset.ErrKeyNotFound)
 )
 
 // Config configures a [Source]. JWKSURL or Issuer is required; given
@@ -267,13 +269,18 @@ func (s *Source) WaitReady(ctx context.Context) error {
 }
 
 // Key returns the public key that verifies a token with q's kid and alg,
-// selected by keyset's rule. A kid missing from the set triggers a refresh,
+// selected by keyset's rule. When Config.Issuer is set, a query for another
+// issuer finds no key: the source's keys are bound to its issuer. A kid missing from the set triggers a refresh,
 // at most once per UnknownKIDInterval and shared by all concurrent callers;
 // the caller waits for it no longer than UnknownKIDWait or its ctx. A miss
 // while the rate limit holds returns keyset.ErrKeyNotFound at once.
 func (s *Source) Key(ctx context.Context, q keyset.Query) (crypto.PublicKey, error) {
 	if _, ok := keyset.Method(q.Algorithm); !ok {
 		return nil, keyset.ErrUnsupportedAlg
+	}
+	if s.cfg.Issuer != "" && q.Issuer != "" && q.Issuer != s.cfg.Issuer {
+		// The keys of one issuer never verify another's tokens.
+		return nil, errOtherIssuer
 	}
 	l, err := s.current()
 	if l == nil {

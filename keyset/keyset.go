@@ -26,6 +26,18 @@ type Source interface {
 	Key(ctx context.Context, q Query) (crypto.PublicKey, error)
 }
 
+// IssuerSet is a Source that holds the keys of several issuers, each key
+// bound to its issuer (package jwks's Issuers, with issuers discovered on
+// first use): given one as its only key source, a validator accepts exactly
+// the issuers it Trusts, and a token of one issuer never verifies with
+// another's key.
+type IssuerSet interface {
+	Source
+	// Trusts reports whether tokens of issuer are accepted. It must decide
+	// without any network request.
+	Trusts(issuer string) bool
+}
+
 // Query describes the key a token asks for. Fields may be added; a Source
 // ignores those it does not use.
 type Query struct {

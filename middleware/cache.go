@@ -29,6 +29,8 @@ type tokenCache = otter.Cache[string, *cached]
 type cached struct {
 	claims Claims
 	key    crypto.PublicKey
+	policy *issuerPolicy // whose keys verified it
+	query  string        // the issuer of the key query ("" with one issuer)
 	weight uint32
 }
 

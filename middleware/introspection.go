@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"net/http"
-	"slices"
 	"strings"
 	"time"
 
@@ -94,7 +93,7 @@ func (v *Validator) opaque(ctx context.Context, raw string, fromHeader bool) (*C
 	if len(raw) > v.maxBytes {
 		return nil, reject(errTooLarge)
 	}
-	e, err := v.introspect(ctx, raw, time.Time{}, true)
+	e, err := v.introspect(ctx, v.intro, raw, time.Time{}, true)
 	switch {
 	case err != nil:
 		return nil, because(errIntrospectionDown, err)
@@ -106,9 +105,14 @@ func (v *Validator) opaque(ctx context.Context, raw string, fromHeader bool) (*C
 	return e.claims.clone(), nil
 }
 
-// confirm asks whether a JWT that passed every local check is still active.
+// confirm asks whether a JWT that passed every local check is still active,
+// with its issuer's Introspector if it has one.
 func (v *Validator) confirm(ctx context.Context, raw string, c *Claims) error {
-	e, err := v.introspect(ctx, raw, c.Expiry.Add(v.leeway), false)
+	intro := v.intro
+	if pol := v.is.policyFor(c.Issuer); pol != nil && pol.intro != nil {
+		intro = pol.intro
+	}
+	e, err := v.introspect(ctx, intro, raw, c.Expiry.Add(v.leeway), false)
 	switch {
 	case err != nil && v.failOpen:
 		n := v.failOpens.Add(1)
@@ -129,7 +133,7 @@ func (v *Validator) confirm(ctx context.Context, raw string, c *Claims) error {
 // Introspector once for all concurrent callers (single-flight) and caches
 // it. exp is the token's expiry when known (a JWT). opaque says whether the
 // answer's claims are needed.
-func (v *Validator) introspect(ctx context.Context, raw string, exp time.Time, opaque bool) (*introEntry, error) {
+func (v *Validator) introspect(ctx context.Context, intro Introspector, raw string, exp time.Time, opaque bool) (*introEntry, error) {
 	if v.introCache != nil {
 		if e, ok := v.introCache.GetIfPresent(raw); ok {
 			return e, nil
@@ -137,7 +141,7 @@ func (v *Validator) introspect(ctx context.Context, raw string, exp time.Time, o
 	}
 	ch := v.flights.DoChan(raw, func() (any, error) {
 		// Not the caller's cancellation: the answer serves every waiter.
-		body, err := v.intro.Introspect(context.WithoutCancel(ctx), raw)
+		body, err := intro.Introspect(context.WithoutCancel(ctx), raw)
 		if err != nil {
 			return nil, err
 		}
@@ -168,8 +172,28 @@ func (v *Validator) introspect(ctx context.Context, raw string, exp time.Time, o
 func (v *Validator) readIntrospection(body []byte, exp time.Time, opaque bool) (*introEntry, error) {
 	p := parsers.Get().(*parser)
 	defer parsers.Put(p)
+	// The issuer's policy (its organization claim, its audiences): the only
+	// issuer's, or that of the issuer the answer names.
+	pol := v.is.single
+	if pol == nil && opaque {
+		iss, err := p.issuerOf(body)
+		switch {
+		case errors.Is(err, errNoIssuerClaim):
+			if len(v.is.names) == 1 {
+				pol = v.is.trusted[v.is.names[0]]
+			}
+		case err != nil:
+			return nil, errBadIntrospection
+		default:
+			pol = v.is.policyFor(iss)
+		}
+	}
+	orgClaim := DefaultOrganizationClaim
+	if pol != nil {
+		orgClaim = pol.orgClaim
+	}
 	var pl payload
-	if p.claims(body, &pl, claimsOptions{orgClaim: v.orgClaim, permissions: v.permissions, introspection: true}) != nil || !pl.hasActive {
+	if p.claims(body, &pl, claimsOptions{orgClaim: orgClaim, permissions: v.permissions, introspection: true}) != nil || !pl.hasActive {
 		return nil, errBadIntrospection
 	}
 	now := v.now()
@@ -198,7 +222,7 @@ func (v *Validator) readIntrospection(body []byte, exp time.Time, opaque bool) (
 	if !opaque {
 		return e, nil
 	}
-	c, err := v.introspectionClaims(&pl, string(body))
+	c, err := v.introspectionClaims(&pl, string(body), pol)
 	if err != nil {
 		var r *Error
 		if !errors.As(err, &r) {
@@ -213,18 +237,20 @@ func (v *Validator) readIntrospection(body []byte, exp time.Time, opaque bool) (
 }
 
 // introspectionClaims applies a JWT's claim rules to an active answer: iss,
-// when present, one of Config.Issuers (when absent, the only one); aud one
-// of Config.Audiences, or absent with Config.IntrospectionAllowNoAudience;
-// then exp, organization, no cnf and scopes as for a JWT.
-func (v *Validator) introspectionClaims(pl *payload, doc string) (*Claims, error) {
+// when present, a trusted issuer (when absent, the only one); aud one of
+// that issuer's audiences, or absent with
+// Config.IntrospectionAllowNoAudience; then exp, organization and scopes as
+// for a JWT. pol is the issuer's policy, nil when the answer names no
+// trusted issuer.
+func (v *Validator) introspectionClaims(pl *payload, doc string, pol *issuerPolicy) (*Claims, error) {
 	switch {
 	case !pl.hasExp:
 		return nil, reject(errMissingExp)
-	case !pl.hasIss && len(v.issuers) != 1:
+	case pol == nil && !pl.hasIss:
 		return nil, because(errWrongIssuer, errNoIssuer)
-	case pl.hasIss && !slices.Contains(v.issuers, pl.iss):
+	case pol == nil, pl.hasIss && pol.issuer != "" && pl.iss != pol.issuer:
 		return nil, reject(errWrongIssuer)
-	case len(pl.aud) == 0 && !v.allowNoAud, len(pl.aud) > 0 && !v.audienceAccepted(pl.aud):
+	case len(pl.aud) == 0 && !v.allowNoAud, len(pl.aud) > 0 && !pol.audienceAccepted(pl.aud):
 		return nil, reject(errWrongAudience)
 	case len(pl.aud) == 0 && !pl.hasTokenType:
 		// Without aud, only an answer that says it is about an access token
@@ -232,12 +258,12 @@ func (v *Validator) introspectionClaims(pl *payload, doc string) (*Claims, error
 		// without aud nor token_type, even with token_type_hint=access_token.
 		return nil, because(errWrongAudience, errNoTokenType)
 	}
-	c, err := v.common(pl, doc)
+	c, err := v.common(pl, doc, pol)
 	if err != nil {
 		return nil, err
 	}
 	if c.Issuer == "" {
-		c.Issuer = v.issuers[0]
+		c.Issuer = pol.issuer
 	}
 	return c, nil
 }

@@ -104,8 +104,14 @@ func TestIntrospectionAnswerRules(t *testing.T) {
 		{"exp_as_string_unavailable", answer("exp", `"tomorrow"`), nil, 503, middleware.ErrIntrospectionUnavailable},
 		{"other_issuer_rejected", answer("iss", `"https://evil.example.test"`), nil, 401, middleware.ErrWrongIssuer},
 		{"no_iss_with_several_issuers_rejected", answer("iss", omit), func(c *middleware.Config) {
-			c.Issuers = []string{introIssuer, "https://other.example.test"}
+			c.Trusted = []middleware.Issuer{{Issuer: introIssuer, Keys: c.Keys}, {Issuer: "https://other.example.test", Keys: c.Keys}}
+			c.Issuers, c.Keys = nil, nil
 		}, 401, middleware.ErrWrongIssuer},
+		{"other_trusted_issuer_with_its_audience_accepted", answer("iss", `"https://other.example.test"`, "aud", `"https://other-api.example.test"`), func(c *middleware.Config) {
+			c.Trusted = []middleware.Issuer{{Issuer: introIssuer, Keys: c.Keys},
+				{Issuer: "https://other.example.test", Keys: c.Keys, Audiences: []string{"https://other-api.example.test"}}}
+			c.Issuers, c.Keys = nil, nil
+		}, 0, nil},
 		{"other_audience_rejected", answer("aud", `"https://other.example.test"`), nil, 401, middleware.ErrWrongAudience},
 		{"audience_in_array_accepted", answer("aud", `["https://x.test","`+authtest.DefaultAudience+`"]`), nil, 0, nil},
 		{"no_audience_rejected_by_default", answer("aud", omit), nil, 401, middleware.ErrWrongAudience},
@@ -140,7 +146,7 @@ func TestIntrospectionAnswerRules(t *testing.T) {
 					t.Fatalf("refused: %v", err)
 				}
 				if !c.Introspected || (c.OrganizationID == "") != strings.Contains(tc.name, "organization_skipped") ||
-					c.Issuer != introIssuer || string(c.Raw()) != tc.body || c.Algorithm != "" {
+					(c.Issuer != introIssuer) != strings.Contains(tc.name, "other_trusted") || string(c.Raw()) != tc.body || c.Algorithm != "" {
 					t.Fatalf("claims %+v", c)
 				}
 				return

@@ -196,7 +196,12 @@ func TestConfigRejected(t *testing.T) {
 		want string // the one clear error this mistake gets
 	}{
 		{"issuers_required", func(c *middleware.Config) { c.Issuers = nil }, "Config.Issuers must list"},
-		{"empty_issuer_rejected", func(c *middleware.Config) { c.Issuers = []string{""} }, "Config.Issuers must list"},
+		{"empty_issuer_rejected", func(c *middleware.Config) { c.Issuers = []string{""} }, "Config.Issuers must list no empty issuer"},
+		// One key source for two issuers: a key of one would verify tokens claiming the other.
+		{"several_issuers_one_key_source_rejected", func(c *middleware.Config) { c.Issuers = []string{"https://a.test", "https://b.test"} }, "use Config.Trusted"},
+		{"trusted_with_issuers_rejected", func(c *middleware.Config) {
+			c.Trusted = []middleware.Issuer{{Issuer: "https://a.test", Keys: c.Keys}}
+		}, "Config.Trusted excludes Config.Issuers and Config.Keys"},
 		{"audiences_required", func(c *middleware.Config) { c.Audiences = nil }, "Config.Audiences must list"},
 		{"empty_audience_rejected", func(c *middleware.Config) { c.Audiences = []string{"api", ""} }, "Config.Audiences must list"},
 		{"keys_required", func(c *middleware.Config) { c.Keys = nil }, "Config.Keys is required"},

@@ -1,6 +1,7 @@
 package middleware
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -34,14 +35,27 @@ const (
 // Config configures a [Validator]. Issuers, Audiences and Keys are required;
 // every other field's zero value is a documented, strict default.
 type Config struct {
-	// Issuers lists the accepted iss values, compared exactly. Required.
+	// Issuers lists the accepted iss values, compared exactly: one issuer,
+	// whose keys Keys holds (for several, see Trusted). Required, unless
+	// Trusted is set or Keys is a keyset.IssuerSet that decides them.
 	Issuers []string
 	// Audiences lists the accepted aud values; a token passes when its aud (a
-	// string or an array) contains at least one of them. Required.
+	// string or an array) contains at least one of them. Required, unless
+	// every Trusted issuer has its own.
 	Audiences []string
 	// Keys supplies the verification keys: a *jwks.Source, a *keyset.Set
-	// or any keyset.Source. Required.
+	// or any keyset.Source. Required, unless Trusted is set. One key source
+	// serves one issuer; for several, use Trusted (each issuer its own
+	// keys) or a keyset.IssuerSet such as jwks.Issuers, which binds keys to
+	// issuers and, with Issuers empty, decides which issuers it trusts
+	// (issuers discovered on first use).
 	Keys keyset.Source
+	// Trusted lists several authorization servers, each with its own keys
+	// and optionally its own audiences, organization claim and
+	// introspection client: a token's iss (read before its signature is
+	// checked, compared exactly) selects its issuer, and only that issuer's
+	// keys can verify it. It replaces Issuers and Keys.
+	Trusted []Issuer
 
 	// Algorithms restricts the accepted JWS algorithms. Zero: every asymmetric
 	// algorithm (RS256/384/512, PS256/384/512, ES256/384/512, EdDSA, Ed25519).
@@ -121,14 +135,10 @@ type Config struct {
 
 // Validator checks access tokens. It is safe for concurrent use.
 type Validator struct {
-	keys        keyset.Source
-	issuers     []string
-	audiences   []string
+	is          issuers
 	methods     map[string]jwt.SigningMethod
 	leeway      time.Duration
 	maxBytes    int
-	orgClaim    string
-	skipOrg     bool
 	permissions bool
 	check       func(context.Context, *Claims) error
 	now         func() time.Time
@@ -155,15 +165,7 @@ var registered = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "clie
 func (c Config) check() error {
 	var errs []error
 	add := func(format string, args ...any) { errs = append(errs, fmt.Errorf("middleware: "+format, args...)) }
-	if len(c.Issuers) == 0 || slices.Contains(c.Issuers, "") {
-		add("Config.Issuers must list at least one non-empty issuer")
-	}
-	if len(c.Audiences) == 0 || slices.Contains(c.Audiences, "") {
-		add("Config.Audiences must list at least one non-empty audience")
-	}
-	if c.Keys == nil {
-		add("Config.Keys is required (a *jwks.Source, a *keyset.Set or any keyset.Source)")
-	}
+	c.checkIssuers(add)
 	if c.Leeway > MaxLeeway {
 		add("Config.Leeway must not exceed %s (a negative value means none)", MaxLeeway)
 	}
@@ -181,7 +183,18 @@ func (c Config) check() error {
 			add("algorithm %q is not an accepted asymmetric JWS algorithm (one of %v)", alg, keyset.Algorithms())
 		}
 	}
-	if c.Introspector == nil {
+	anyIntro := c.Introspector != nil
+	for _, t := range c.Trusted {
+		anyIntro = anyIntro || t.Introspector != nil
+	}
+	if c.RevocationCheck && c.Introspector == nil && anyIntro {
+		for i, t := range c.Trusted {
+			if t.Introspector == nil {
+				add("Config.RevocationCheck: Config.Trusted[%d] has no Introspector and there is no Config.Introspector", i)
+			}
+		}
+	}
+	if !anyIntro {
 		for _, f := range []struct {
 			name string
 			set  bool
@@ -204,13 +217,9 @@ func New(cfg Config) (*Validator, error) {
 		return nil, err
 	}
 	v := &Validator{
-		keys:        cfg.Keys,
-		issuers:     slices.Clone(cfg.Issuers),
-		audiences:   slices.Clone(cfg.Audiences),
+		is:          newIssuers(cfg, cmp.Or(cfg.OrganizationClaim, DefaultOrganizationClaim)),
 		leeway:      cfg.Leeway,
 		maxBytes:    cfg.MaxTokenBytes,
-		orgClaim:    cfg.OrganizationClaim,
-		skipOrg:     cfg.SkipOrganization,
 		permissions: cfg.Permissions,
 		check:       cfg.Check,
 		now:         cfg.Now,
@@ -237,9 +246,6 @@ func New(cfg Config) (*Validator, error) {
 	if v.maxBytes == 0 {
 		v.maxBytes = DefaultMaxTokenBytes
 	}
-	if v.orgClaim == "" {
-		v.orgClaim = DefaultOrganizationClaim
-	}
 	if v.now == nil {
 		v.now = time.Now
 	}
@@ -252,7 +258,7 @@ func New(cfg Config) (*Validator, error) {
 		if v.cache, err = newTokenCache(size, v.now, v.leeway); err != nil {
 			return nil, fmt.Errorf("middleware: token cache: %w", err)
 		}
-		if v.intro != nil {
+		if v.intro != nil || cfg.RevocationCheck {
 			if v.introCache, err = newIntroCache(size, v.now); err != nil {
 				return nil, fmt.Errorf("middleware: introspection cache: %w", err)
 			}
@@ -334,7 +340,7 @@ func (v *Validator) validate(ctx context.Context, raw string, fromHeader bool) (
 func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*Claims, error) {
 	if v.cache != nil && len(raw) <= v.maxBytes {
 		if e, ok := v.cache.GetIfPresent(raw); ok {
-			key, err := v.keys.Key(ctx, keyset.Query{Issuer: e.claims.Issuer, KeyID: e.claims.KeyID, Algorithm: e.claims.Algorithm})
+			key, err := e.policy.keys.Key(ctx, keyset.Query{Issuer: e.query, KeyID: e.claims.KeyID, Algorithm: e.claims.Algorithm})
 			if err == nil && sameKey(key, e.key) {
 				return e.claims.clone(), nil
 			}
@@ -376,7 +382,24 @@ func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*C
 	case !typeAccepted(h.typ):
 		return nil, reject(errUnsupportedType)
 	}
-	key, err := v.keys.Key(ctx, keyset.Query{KeyID: h.kid, Algorithm: h.alg})
+	// The issuer's policy and keys: the only issuer's, or those of the
+	// issuer the token names, read before its signature is checked so that
+	// only that issuer's keys are asked (an issuer not trusted costs no key
+	// lookup at all).
+	pol, query := v.is.single, ""
+	if pol == nil {
+		doc, err := p.decode(raw[h1+1 : h2])
+		if err != nil {
+			return nil, because(errMalformed, errPayloadEncoding)
+		}
+		if query, err = p.issuerOf(doc); err != nil {
+			return nil, because(errWrongIssuer, err)
+		}
+		if pol = v.is.policyFor(query); pol == nil {
+			return nil, reject(errWrongIssuer)
+		}
+	}
+	key, err := pol.keys.Key(ctx, keyset.Query{Issuer: query, KeyID: h.kid, Algorithm: h.alg})
 	if err != nil {
 		switch {
 		case errors.Is(err, keyset.ErrUnavailable):
@@ -399,17 +422,21 @@ func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*C
 	if err != nil {
 		return nil, because(errMalformed, errPayloadEncoding)
 	}
-	if p.claims(doc, &pl, claimsOptions{orgClaim: v.orgClaim, permissions: v.permissions}) != nil {
+	if p.claims(doc, &pl, claimsOptions{orgClaim: pol.orgClaim, permissions: v.permissions}) != nil {
 		return nil, because(errMalformed, errPayloadJSON)
 	}
-	c, err := v.claimsFrom(&pl, &h, p.src)
+	want := pol.issuer
+	if query != "" {
+		want = query
+	}
+	c, err := v.claimsFrom(&pl, &h, p.src, pol, want)
 	if err != nil {
 		return nil, err
 	}
 	// Cached only once the clock accepts it too, so that no expired or
 	// not-yet-valid token takes space.
 	if v.cache != nil && v.checkTime(c) == nil {
-		v.cache.Set(raw, &cached{claims: *c, key: key, weight: weigh(raw, c)})
+		v.cache.Set(raw, &cached{claims: *c, key: key, policy: pol, query: query, weight: weigh(raw, c)})
 	}
 	return c, nil
 }
@@ -450,16 +477,16 @@ func typeAccepted(typ string) bool {
 		strings.EqualFold(typ, "application/at+jwt")
 }
 
-func (v *Validator) claimsFrom(pl *payload, h *header, doc string) (*Claims, error) {
+func (v *Validator) claimsFrom(pl *payload, h *header, doc string, pol *issuerPolicy, iss string) (*Claims, error) {
 	switch {
 	case !pl.hasExp:
 		return nil, reject(errMissingExp)
-	case !slices.Contains(v.issuers, pl.iss):
+	case pl.iss != iss:
 		return nil, reject(errWrongIssuer)
-	case !v.audienceAccepted(pl.aud):
+	case !pol.audienceAccepted(pl.aud):
 		return nil, reject(errWrongAudience)
 	}
-	c, err := v.common(pl, doc)
+	c, err := v.common(pl, doc, pol)
 	if err != nil {
 		return nil, err
 	}
@@ -469,11 +496,11 @@ func (v *Validator) claimsFrom(pl *payload, h *header, doc string) (*Claims, err
 
 // common applies the rules a JWT and an introspection answer share (exp
 // required, organization, no cnf, valid scopes) and builds the Claims.
-func (v *Validator) common(pl *payload, doc string) (*Claims, error) {
+func (v *Validator) common(pl *payload, doc string, pol *issuerPolicy) (*Claims, error) {
 	if !pl.hasExp {
 		return nil, reject(errMissingExp)
 	}
-	if !v.skipOrg && pl.org == "" {
+	if !pol.skipOrg && pl.org == "" {
 		return nil, reject(errMissingOrg)
 	}
 	if pl.cnf && (pl.cnfOther || (pl.cnfJKT == "" && pl.cnfX5T == "")) {
@@ -507,9 +534,9 @@ func (v *Validator) common(pl *payload, doc string) (*Claims, error) {
 	return c, nil
 }
 
-func (v *Validator) audienceAccepted(aud []string) bool {
+func (pol *issuerPolicy) audienceAccepted(aud []string) bool {
 	for _, a := range aud {
-		if slices.Contains(v.audiences, a) {
+		if slices.Contains(pol.audiences, a) {
 			return true
 		}
 	}
