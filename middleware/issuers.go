@@ -181,4 +181,3 @@ func (p *parser) issuerOf(doc []byte) (string, error) {
 	}
 	return iss, nil
 }
-
