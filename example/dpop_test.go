@@ -113,10 +113,5 @@ func TestDPoPContract(t *testing.T) {
 func doDPoP(t *testing.T, url, auth string, proofs []string) response {
 	t.Helper()
 	req := request{path: url, auth: []string{auth}}
-	r := doWith(t, req, func(h map[string][]string) {
-		for _, p := range proofs {
-			h["Dpop"] = append(h["Dpop"], p)
-		}
-	})
-	return r
+	return doWith(t, req, func(h map[string][]string) { h["Dpop"] = append(h["Dpop"], proofs...) })
 }
