@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/dpop"
 )
 
 const audience = "https://api.example.test"
@@ -255,7 +256,10 @@ func (rw row) check(t *testing.T, base string, r response) {
 			t.Errorf("WWW-Authenticate %q on a %d %s", ch, r.status, rw.code)
 		}
 	case rw.code == "unauthorized":
-		if want := `Bearer realm="api", ` + meta; len(ch) != 1 || ch[0] != want {
+		// DPoP is allowed by default: both schemes are offered, Bearer
+		// first (RFC 9449 §7.1).
+		want := []string{`Bearer realm="api", ` + meta, `DPoP algs="` + strings.Join(dpop.DefaultAlgorithms(), " ") + `", ` + meta}
+		if !slices.Equal(ch, want) {
 			t.Errorf("WWW-Authenticate %q, want exactly %q", ch, want)
 		}
 	default:
