@@ -247,6 +247,10 @@ func New(cfg Config) (*Source, error) {
 		client = fetch.NewHTTPClient(cfg.Timeout, cfg.AllowInsecureHTTP)
 	}
 	s.http = fetch.Client{HTTP: client, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes}
+	// The first fetch is in flight when New returns, so that a lookup right
+	// after start-up waits for it (at most UnknownKIDWait) rather than
+	// failing at once; the loop joins it.
+	s.refresh(true)
 	go s.run()
 	return s, nil
 }
