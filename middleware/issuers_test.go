@@ -147,3 +147,54 @@ func TestJWKSSourceBoundToIssuer(t *testing.T) {
 		t.Fatalf("another issuer: %v", err)
 	}
 }
+
+// jwks.Issuers as Config.Keys with Config.Issuers empty: the validator
+// accepts exactly the issuers it trusts, each verified with its own keys,
+// and refuses the others before any key lookup.
+func TestDynamicIssuersFromIssuerSet(t *testing.T) {
+	start := func() *authtest.Server {
+		as, err := authtest.Start(authtest.Options{Algs: []string{"EdDSA"}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(as.Close)
+		return as
+	}
+	a, b, untrusted := start(), start(), start()
+	set, err := jwks.NewIssuers(jwks.IssuersConfig{Allowlist: []string{a.Issuer(), b.Issuer()}, Source: jwks.Config{Logger: quiet()}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer set.Close()
+	v, err := middleware.New(middleware.Config{Keys: set, Audiences: []string{authtest.DefaultAudience}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	mint := func(as *authtest.Server, claims map[string]any) string {
+		s, err := as.Mint(authtest.Token{Claims: claims})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return s
+	}
+	for _, as := range []*authtest.Server{a, b} {
+		if c, err := v.Validate(ctx, mint(as, nil)); err != nil || c.Issuer != as.Issuer() {
+			t.Fatalf("trusted issuer %s: %v", as.Issuer(), err)
+		}
+	}
+	// B's key signing a token that claims A: A's keys refuse it.
+	if _, err := v.Validate(ctx, mint(b, map[string]any{"iss": a.Issuer()})); !errors.Is(err, middleware.ErrBadSignature) && !errors.Is(err, middleware.ErrUnknownKey) {
+		t.Fatalf("token claiming A signed by B: %v", err)
+	}
+	if _, err := v.Validate(ctx, mint(untrusted, nil)); !errors.Is(err, middleware.ErrWrongIssuer) {
+		t.Fatalf("untrusted issuer: %v", err)
+	}
+	if got := set.Issuers(); len(got) != 2 {
+		t.Fatalf("sources held %v, want A and B only", got)
+	}
+	if untrusted.JWKSFetches() != 0 {
+		t.Fatalf("the untrusted issuer's JWKS was fetched %d times", untrusted.JWKSFetches())
+	}
+}
