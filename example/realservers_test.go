@@ -147,6 +147,34 @@ func testRealServer(t *testing.T, kind authservers.Kind) {
 	}
 	t.Run("rotation", s.rotation)
 	t.Run("other_instance", s.otherInstance)
+	t.Run("two_issuers", s.twoIssuers)
+}
+
+// twoIssuers runs the programs with both instances as trusted issuers
+// (-issuer A,B): every alg's tokens of each pass, each verified with its own
+// issuer's keys. oidc-provider names its keys alike on every start, so the
+// two JWKS publish the same kids for different keys: with one key set for
+// both, half of these tokens would fail their signature.
+func (s *realSetup) twoIssuers(t *testing.T) {
+	var tokens []string
+	for _, as := range []*authservers.Server{s.as, s.other} {
+		for _, alg := range as.Algs {
+			tokens = append(tokens, ccToken(t, as, as.Clients.Full, authservers.AlgResource(alg), as.Clients.Full.Scope))
+		}
+	}
+	for _, bin := range binaries {
+		t.Run(bin, func(t *testing.T) {
+			p := start(t, bin, []string{"LEEWAY=" + realLeeway.String()}, "-addr", "127.0.0.1:0",
+				"-issuer", s.as.Issuer+","+s.other.Issuer, "-audience", audience)
+			p.waitReady(t)
+			for i, tok := range tokens {
+				if r := do(t, request{path: p.URL + "/api/v1/me", auth: bearer(tok)}); r.status != 200 {
+					h, c := parseJWT(t, tok)
+					t.Errorf("token %d (iss %v, kid %v): status %d, body %s", i, c["iss"], h["kid"], r.status, r.body)
+				}
+			}
+		})
+	}
 }
 
 // startAuthServers starts n servers of kind concurrently and stops them when

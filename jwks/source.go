@@ -249,9 +249,8 @@ func New(cfg Config) (*Source, error) {
 	s.http = fetch.Client{HTTP: client, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes}
 	// The first fetch is in flight when New returns, so that a lookup right
 	// after start-up waits for it (at most UnknownKIDWait) rather than
-	// failing at once; the loop joins it.
-	s.refresh(true)
-	go s.run()
+	// failing at once; the loop waits for it as its first round.
+	go s.run(s.refresh(true))
 	return s, nil
 }
 
@@ -453,11 +452,10 @@ func (s *Source) logFailure(err error, next time.Duration) {
 
 // run refreshes on the schedule: the configured interval or the response's
 // max-age within bounds after a success, exponential backoff after a failure.
-func (s *Source) run() {
+func (s *Source) run(first *flight) {
 	defer close(s.done)
 	backoff := s.cfg.RetryMin
-	for {
-		f := s.refresh(true)
+	for f := first; ; f = s.refresh(true) {
 		select {
 		case <-f.done:
 		case <-s.ctx.Done():

@@ -8,6 +8,7 @@ import (
 	"net/url"
 	"os"
 	"path/filepath"
+	"slices"
 	"strconv"
 	"strings"
 	"time"
@@ -29,10 +30,13 @@ const (
 type Config struct {
 	// Addr is the listen address [ADDR]. Zero: 127.0.0.1:8080.
 	Addr string
-	// Issuer is the expected iss [ISSUER]; without JWKSURL the JWKS URL is
-	// discovered from its metadata.
-	Issuer string
-	// JWKSURL is the JWKS endpoint [JWKS_URL]; it needs Issuer too.
+	// Issuers are the trusted issuers [ISSUER, comma-separated]: each
+	// token's iss must be one of them, compared exactly, and only that
+	// issuer's keys verify it. Without JWKSURL each issuer's JWKS URL is
+	// discovered from its own metadata.
+	Issuers []string
+	// JWKSURL is the JWKS endpoint [JWKS_URL], skipping discovery; it needs
+	// exactly one issuer.
 	JWKSURL string
 	// Audience is the expected aud and the RFC 9728 resource [AUDIENCE].
 	// Required unless in dev mode, where it defaults to
@@ -89,7 +93,7 @@ func (c Config) DPoPMode() middleware.DPoPMode {
 
 // Dev reports whether the server runs its own authorization server: no
 // issuer and no JWKS URL were given.
-func (c Config) Dev() bool { return c.Issuer == "" && c.JWKSURL == "" }
+func (c Config) Dev() bool { return len(c.Issuers) == 0 && c.JWKSURL == "" }
 
 // ParseConfig reads the flags in args over the environment read by getenv.
 // Usage and flag errors go to out. It returns flag.ErrHelp for -h.
@@ -104,8 +108,8 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		return def
 	}
 	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen `address` [ADDR]")
-	fs.StringVar(&c.Issuer, "issuer", env("ISSUER", ""), "expected token issuer; its metadata gives the JWKS URL unless -jwks-url is set [ISSUER]\n(no -issuer and no -jwks-url: dev mode, with its own signing key and sample tokens)")
-	fs.StringVar(&c.JWKSURL, "jwks-url", env("JWKS_URL", ""), "JWKS endpoint, skipping discovery; needs -issuer [JWKS_URL]")
+	issuers := fs.String("issuer", env("ISSUER", ""), "trusted token `issuer`s, comma-separated; each one's metadata gives its JWKS URL unless -jwks-url is set, and only its keys verify its tokens [ISSUER]\n(no -issuer and no -jwks-url: dev mode, with its own signing key and sample tokens)")
+	fs.StringVar(&c.JWKSURL, "jwks-url", env("JWKS_URL", ""), "JWKS endpoint, skipping discovery; needs exactly one -issuer [JWKS_URL]")
 	fs.StringVar(&c.Audience, "audience", env("AUDIENCE", ""), "expected token audience and RFC 9728 resource; required outside dev mode [AUDIENCE]")
 	leeway := fs.String("leeway", env("LEEWAY", middleware.DefaultLeeway.String()),
 		"clock skew `duration` tolerated for exp, nbf and iat, 5s to 60s [LEEWAY]")
@@ -135,6 +139,18 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if *issuers != "" {
+		for iss := range strings.SplitSeq(*issuers, ",") {
+			iss = strings.TrimSpace(iss)
+			switch {
+			case iss == "":
+				return Config{}, fmt.Errorf("-issuer %q has an empty issuer", *issuers)
+			case slices.Contains(c.Issuers, iss):
+				return Config{}, fmt.Errorf("-issuer lists %q twice", iss)
+			}
+			c.Issuers = append(c.Issuers, iss)
+		}
 	}
 	d, err := time.ParseDuration(*leeway)
 	switch {
@@ -180,15 +196,19 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		c.Audience = authtest.DefaultAudience
 	}
 	switch {
-	case c.JWKSURL != "" && c.Issuer == "":
+	case c.JWKSURL != "" && len(c.Issuers) == 0:
 		return Config{}, errors.New("-jwks-url needs -issuer: the token issuer must be checked")
+	case c.JWKSURL != "" && len(c.Issuers) > 1:
+		return Config{}, fmt.Errorf("-jwks-url allows one -issuer, not %d: one JWKS must not verify several issuers' tokens; without -jwks-url each issuer's keys are discovered from its own metadata", len(c.Issuers))
+	case c.IntrospectionURL != "" && len(c.Issuers) > 1:
+		return Config{}, fmt.Errorf("-introspection-url allows one -issuer, not %d; without it each issuer's introspection endpoint is discovered from its own metadata", len(c.Issuers))
 	case c.Audience == "":
 		return Config{}, errors.New("-audience is required with -issuer: the token audience must be checked")
 	case strings.ContainsAny(c.Audience, " \t\r\n\""):
 		return Config{}, fmt.Errorf("-audience %q must not contain spaces or quotes", c.Audience)
 	}
-	if c.Issuer != "" {
-		if err := checkURL("issuer", c.Issuer, false); err != nil {
+	for _, iss := range c.Issuers {
+		if err := checkURL("issuer", iss, false); err != nil {
 			return Config{}, err
 		}
 	}

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"flag"
 	"io"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -29,14 +30,14 @@ func TestParseConfig(t *testing.T) {
 	}{
 		{"dev_defaults", nil, env(), Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.test", Leeway: 30 * time.Second}, ""},
 		{"env_read", nil, env("ADDR", ":9", "ISSUER", "https://as.example", "AUDIENCE", "https://api.example"),
-			Config{Addr: ":9", Issuer: "https://as.example", Audience: "https://api.example", Leeway: 30 * time.Second}, ""},
+			Config{Addr: ":9", Issuers: []string{"https://as.example"}, Audience: "https://api.example", Leeway: 30 * time.Second}, ""},
 		// A flag wins over its variable.
 		{"flag_wins_over_env", []string{"-addr", "127.0.0.1:0", "-audience", "a"}, env("ADDR", ":9", "AUDIENCE", "b"),
 			Config{Addr: "127.0.0.1:0", Audience: "a", Leeway: 30 * time.Second}, ""},
 		{"jwks_url_with_issuer", []string{"-issuer", "https://as.example/api/auth", "-jwks-url", "https://as.example/api/auth/jwks?v=1", "-audience", "a"}, env(),
-			Config{Addr: "127.0.0.1:8080", Issuer: "https://as.example/api/auth", JWKSURL: "https://as.example/api/auth/jwks?v=1", Audience: "a", Leeway: 30 * time.Second}, ""},
+			Config{Addr: "127.0.0.1:8080", Issuers: []string{"https://as.example/api/auth"}, JWKSURL: "https://as.example/api/auth/jwks?v=1", Audience: "a", Leeway: 30 * time.Second}, ""},
 		{"loopback_http_allowed", []string{"-issuer", "http://localhost:3000/api/auth", "-audience", "a"}, env(),
-			Config{Addr: "127.0.0.1:8080", Issuer: "http://localhost:3000/api/auth", Audience: "a", Leeway: 30 * time.Second}, ""},
+			Config{Addr: "127.0.0.1:8080", Issuers: []string{"http://localhost:3000/api/auth"}, Audience: "a", Leeway: 30 * time.Second}, ""},
 		{"leeway_from_env", nil, env("LEEWAY", "5s"),
 			Config{Addr: "127.0.0.1:8080", Audience: "https://api.example.test", Leeway: 5 * time.Second}, ""},
 		{"leeway_flag_wins_over_env", []string{"-leeway", "1m"}, env("LEEWAY", "5s"),
@@ -52,24 +53,36 @@ func TestParseConfig(t *testing.T) {
 		{"http_issuer_refused", []string{"-issuer", "http://as.example", "-audience", "a"}, env(), Config{}, "use https"},
 		{"issuer_with_query_refused", []string{"-issuer", "https://as.example/?x=1", "-audience", "a"}, env(), Config{}, "query"},
 		{"issuer_not_url", []string{"-issuer", "as.example", "-audience", "a"}, env(), Config{}, "not an absolute"},
+		// Several issuers, each with its own keys.
+		{"several_issuers", []string{"-issuer", "https://a.example, https://b.example/realms/x", "-audience", "a"}, env(),
+			Config{Addr: "127.0.0.1:8080", Issuers: []string{"https://a.example", "https://b.example/realms/x"}, Audience: "a", Leeway: 30 * time.Second}, ""},
+		{"several_issuers_from_env", nil, env("ISSUER", "https://a.example,https://b.example", "AUDIENCE", "a"),
+			Config{Addr: "127.0.0.1:8080", Issuers: []string{"https://a.example", "https://b.example"}, Audience: "a", Leeway: 30 * time.Second}, ""},
+		{"jwks_url_allows_one_issuer", []string{"-issuer", "https://a.example,https://b.example", "-jwks-url", "https://a.example/jwks", "-audience", "a"}, env(),
+			Config{}, "-jwks-url allows one -issuer, not 2"},
+		{"introspection_url_allows_one_issuer", []string{"-issuer", "https://a.example,https://b.example", "-audience", "a", "-introspection-client-id", "api",
+			"-introspection-url", "https://a.example/i"}, env("INTROSPECTION_CLIENT_SECRET", "s"), Config{}, "-introspection-url allows one -issuer"},
+		{"issuer_listed_twice", []string{"-issuer", "https://a.example,https://a.example", "-audience", "a"}, env(), Config{}, "twice"},
+		{"issuer_list_with_empty_item", []string{"-issuer", "https://a.example,", "-audience", "a"}, env(), Config{}, "empty issuer"},
+		{"second_issuer_http_refused", []string{"-issuer", "https://a.example,http://b.example", "-audience", "a"}, env(), Config{}, "use https"},
 		{"audience_with_quote_refused", []string{"-audience", `a"b`}, env(), Config{}, "quotes"},
 		{"stray_argument", []string{"x"}, env(), Config{}, "unexpected arguments"},
 		// Introspection: the secret only from the environment.
 		{"introspection_configured", []string{"-issuer", "https://as.example", "-audience", "a", "-introspection-client-id", "api",
 			"-introspection-auth", "post", "-introspection-allow-no-audience", "-revocation-check", "0s"}, env("INTROSPECTION_CLIENT_SECRET", "s"),
-			Config{Addr: "127.0.0.1:8080", Issuer: "https://as.example", Audience: "a", Leeway: 30 * time.Second,
+			Config{Addr: "127.0.0.1:8080", Issuers: []string{"https://as.example"}, Audience: "a", Leeway: 30 * time.Second,
 				IntrospectionClientID: "api", IntrospectionClientSecret: "s", IntrospectionAuth: "post",
 				IntrospectionAllowNoAudience: true, RevocationCheck: true}, ""},
 		{"introspection_from_env", nil, env("ISSUER", "https://as.example", "AUDIENCE", "a", "INTROSPECTION_CLIENT_ID", "api",
 			"INTROSPECTION_CLIENT_SECRET", "s", "INTROSPECTION_URL", "https://as.example/introspect", "REVOCATION_CHECK", "5s",
 			"INTROSPECTION_ALLOW_NO_AUDIENCE", "true"),
-			Config{Addr: "127.0.0.1:8080", Issuer: "https://as.example", Audience: "a", Leeway: 30 * time.Second,
+			Config{Addr: "127.0.0.1:8080", Issuers: []string{"https://as.example"}, Audience: "a", Leeway: 30 * time.Second,
 				IntrospectionClientID: "api", IntrospectionClientSecret: "s", IntrospectionURL: "https://as.example/introspect",
 				IntrospectionAllowNoAudience: true, RevocationCheck: true, RevocationTTL: 5 * time.Second}, ""},
 		{"introspection_secret_required", []string{"-issuer", "https://as.example", "-audience", "a", "-introspection-client-id", "api"}, env(),
 			Config{}, "INTROSPECTION_CLIENT_SECRET"},
 		{"introspection_secret_alone_ignored", []string{"-issuer", "https://as.example", "-audience", "a"}, env("INTROSPECTION_CLIENT_SECRET", "s"),
-			Config{Addr: "127.0.0.1:8080", Issuer: "https://as.example", Audience: "a", Leeway: 30 * time.Second}, ""},
+			Config{Addr: "127.0.0.1:8080", Issuers: []string{"https://as.example"}, Audience: "a", Leeway: 30 * time.Second}, ""},
 		{"introspection_auth_unknown", []string{"-introspection-auth", "jwt"}, env(), Config{}, "neither basic nor post"},
 		{"revocation_check_bad_ttl", []string{"-revocation-check", "soon"}, env(), Config{}, "neither off nor a duration"},
 		{"revocation_check_negative_ttl", []string{"-revocation-check", "-1s"}, env(), Config{}, "neither off nor a duration"},
@@ -105,7 +118,7 @@ func TestParseConfig(t *testing.T) {
 				t.Fatalf("error %v", err)
 			case c.err != "" && (err == nil || !strings.Contains(err.Error(), c.err)):
 				t.Fatalf("error %v, want one containing %q", err, c.err)
-			case got != c.want:
+			case !reflect.DeepEqual(got, c.want):
 				t.Fatalf("got %+v, want %+v", got, c.want)
 			}
 		})

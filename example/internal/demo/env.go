@@ -34,15 +34,16 @@ type Env struct {
 	DevClient authtest.Client
 	// Samples, in dev mode only, are requests with sample tokens.
 	Samples []Sample
-	// Issuer and Audience are the iss and aud tokens must carry.
-	Issuer, Audience string
+	// Issuers are the trusted issuers (in dev mode this server only);
+	// Audience is the aud tokens must carry.
+	Issuers  []string
+	Audience string
 	// Log is the server's logger.
 	Log *slog.Logger
 
-	keys         keyset.Source // the validator's keys
-	remote       *jwks.Source  // keys, outside dev mode
-	static       *keyset.Set   // keys, in dev mode
-	introspector middleware.Introspector
+	remote       []*jwks.Source // each issuer's keys, outside dev mode, in Issuers' order
+	static       *keyset.Set    // the keys, in dev mode
+	introspector middleware.Introspector // dev mode's
 	dpop         bool // DPoP-bound tokens are accepted
 }
 
@@ -77,32 +78,27 @@ func (s Sample) Curl() string {
 // in dev mode an ephemeral authorization server with issuer base signs the
 // sample tokens. Close the Env when done.
 func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
-	env := &Env{App: &App{}, Log: log, Issuer: cfg.Issuer, Audience: cfg.Audience,
+	env := &Env{App: &App{}, Log: log, Issuers: cfg.Issuers, Audience: cfg.Audience,
 		Renderer: middleware.Renderer{Realm: "api", ResourceMetadata: base + middleware.ProtectedResourceMetadataPath}}
+	vc := middleware.Config{Audiences: []string{cfg.Audience}, Leeway: cfg.Leeway, Logger: log,
+		DPoP: middleware.DPoP{Mode: cfg.DPoPMode(), ExternalURL: cfg.ExternalURL}}
 	var err error
 	if cfg.Dev() {
-		env.Issuer = base
+		env.Issuers = []string{base}
 		err = env.dev(base, cfg)
+		vc.Issuers, vc.Keys, vc.Introspector = env.Issuers, env.static, env.introspector
 	} else {
-		env.remote, err = jwks.New(jwks.Config{Issuer: cfg.Issuer, JWKSURL: cfg.JWKSURL, Logger: log})
-		env.keys = env.remote
-		if err == nil && cfg.IntrospectionClientID != "" {
-			method := introspect.ClientSecretBasic
-			if cfg.IntrospectionAuth == "post" {
-				method = introspect.ClientSecretPost
-			}
-			env.introspector, err = introspect.New(introspect.Config{Endpoint: cfg.IntrospectionURL, Discovery: env.remote,
-				ClientID: cfg.IntrospectionClientID, ClientSecret: cfg.IntrospectionClientSecret, AuthMethod: method})
+		vc.Trusted, err = env.trusted(cfg)
+		if len(vc.Trusted) > 0 {
+			// Opaque tokens name no issuer: the first one introspects them.
+			vc.Introspector = vc.Trusted[0].Introspector
 		}
 	}
 	if err != nil {
 		env.Close()
 		return nil, err
 	}
-	vc := middleware.Config{Issuers: []string{env.Issuer}, Audiences: []string{cfg.Audience}, Keys: env.keys,
-		Leeway: cfg.Leeway, Logger: log, DPoP: middleware.DPoP{Mode: cfg.DPoPMode(), ExternalURL: cfg.ExternalURL}}
-	if env.introspector != nil {
-		vc.Introspector = env.introspector
+	if vc.Introspector != nil {
 		vc.IntrospectionAllowNoAudience = cfg.IntrospectionAllowNoAudience
 		if cfg.RevocationCheck {
 			vc.RevocationCheck = true
@@ -117,7 +113,7 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 	if err == nil {
 		env.Metadata, err = middleware.ProtectedResource{
 			Resource:                      cfg.Audience,
-			AuthorizationServers:          []string{env.Issuer},
+			AuthorizationServers:          env.Issuers,
 			ScopesSupported:               []string{ScopeReadClients, ScopeWriteInvoices},
 			ResourceName:                  "oauthguard example API",
 			DPoPSigningAlgValuesSupported: env.Validator.DPoPAlgorithms(),
@@ -131,6 +127,35 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 	return env, nil
 }
 
+// trusted makes each issuer's key source, by discovery from its metadata
+// (or from cfg.JWKSURL for the one issuer), and its introspection client
+// when introspection is configured.
+func (env *Env) trusted(cfg Config) ([]middleware.Issuer, error) {
+	var out []middleware.Issuer
+	for _, iss := range cfg.Issuers {
+		src, err := jwks.New(jwks.Config{Issuer: iss, JWKSURL: cfg.JWKSURL, Logger: env.Log})
+		if err != nil {
+			return nil, err
+		}
+		env.remote = append(env.remote, src)
+		t := middleware.Issuer{Issuer: iss, Keys: src}
+		if cfg.IntrospectionClientID != "" {
+			method := introspect.ClientSecretBasic
+			if cfg.IntrospectionAuth == "post" {
+				method = introspect.ClientSecretPost
+			}
+			c, err := introspect.New(introspect.Config{Endpoint: cfg.IntrospectionURL, Discovery: src,
+				ClientID: cfg.IntrospectionClientID, ClientSecret: cfg.IntrospectionClientSecret, AuthMethod: method})
+			if err != nil {
+				return nil, err
+			}
+			t.Introspector = c
+		}
+		out = append(out, t)
+	}
+	return out, nil
+}
+
 // dev sets up dev mode: a fresh authorization server whose keys the
 // validator holds from the start and which answers introspection in
 // process, and sample tokens valid for an hour, one of them revoked.
@@ -140,7 +165,6 @@ func (env *Env) dev(base string, cfg Config) error {
 		return err
 	}
 	env.static = p.KeySet()
-	env.keys = env.static
 	env.introspector = p
 	env.Dev = p.Handler()
 	env.DevClient = p.RegisteredClient()
@@ -196,46 +220,78 @@ func (env *Env) dev(base string, cfg Config) error {
 // PrintSamples writes the dev-mode samples as curl commands.
 func (env *Env) PrintSamples(w io.Writer) {
 	var b strings.Builder
-	fmt.Fprintf(&b, "\nDev mode: this server is its own authorization server (issuer %s, audience %s),\n", env.Issuer, env.Audience)
+	fmt.Fprintf(&b, "\nDev mode: this server is its own authorization server (issuer %s, audience %s),\n", env.Issuers[0], env.Audience)
 	b.WriteString("with a signing key made at start-up. Sample tokens, valid for 1 h:\n")
 	for _, s := range env.Samples {
 		fmt.Fprintf(&b, "\n# %s (expect %d)\n%s\n", s.Title, s.Status, s.Curl())
 	}
 	if env.dpop {
 		fmt.Fprintf(&b, "\n# A DPoP-bound token (RFC 9449): this client makes a key, gets a token bound to it and calls with a proof; it prints 200\n"+
-			"go run ./example/dpopclient %s/api/v1/clients\n", env.Issuer)
+			"go run ./example/dpopclient %s/api/v1/clients\n", env.Issuers[0])
 	}
 	if env.DevClient.ID != "" {
 		fmt.Fprintf(&b, "\n# Revoke a token (RFC 7009), then try it again: POST %s/revoke with client credentials\n"+
-			"#   -u %s:%s -d token=<token>\n", env.Issuer, env.DevClient.ID, env.DevClient.Secret)
+			"#   -u %s:%s -d token=<token>\n", env.Issuers[0], env.DevClient.ID, env.DevClient.Secret)
 	}
 	b.WriteString("\n")
 	_, _ = io.WriteString(w, b.String())
 }
 
-// keyHealth says whether signing keys are held, and how many.
-func (env *Env) keyHealth() (ready bool, keys int) {
+// keyHealth says whether every issuer's signing keys are held, how many
+// keys there are in all, and each issuer's state when there are several.
+func (env *Env) keyHealth() (ready bool, keys int, each map[string]any) {
 	if env.static != nil {
-		return true, env.static.Len()
+		return true, env.static.Len(), nil
 	}
-	h := env.remote.Health()
-	return h.Ready, h.KeyCount
+	ready = true
+	if len(env.remote) > 1 {
+		each = map[string]any{}
+	}
+	for i, src := range env.remote {
+		h := src.Health()
+		ready = ready && h.Ready
+		keys += h.KeyCount
+		if each != nil {
+			each[env.Issuers[i]] = map[string]any{"ready": h.Ready, "keys": h.KeyCount}
+		}
+	}
+	return ready, keys, each
 }
 
 // Health is GET /healthz: 200 as long as the process serves, with the
-// number of signing keys held.
+// number of signing keys held (and, with several issuers, each one's).
 func (env *Env) Health() Reply {
-	_, n := env.keyHealth()
-	return Reply{http.StatusOK, map[string]any{"status": "ok", "keys": n}}
+	_, n, each := env.keyHealth()
+	body := map[string]any{"status": "ok", "keys": n}
+	if each != nil {
+		body["issuers"] = each
+	}
+	return Reply{http.StatusOK, body}
 }
 
-// Ready is GET /readyz: 200 once signing keys are held, 503 before.
+// Ready is GET /readyz: 200 once every issuer's signing keys are held, 503
+// before. With several issuers the 200 body reports each one, and the 503
+// names those still waiting.
 func (env *Env) Ready() Reply {
-	ready, n := env.keyHealth()
+	ready, n, each := env.keyHealth()
 	if !ready {
-		return Error(http.StatusServiceUnavailable, "temporarily_unavailable", "the token signing keys are not available yet")
+		desc := "the token signing keys are not available yet"
+		if each != nil {
+			var waiting []string
+			for i, src := range env.remote {
+				if !src.Health().Ready {
+					waiting = append(waiting, env.Issuers[i])
+				}
+			}
+			desc = "the token signing keys of " + strings.Join(waiting, ", ") + " are not available yet"
+		}
+		return Error(http.StatusServiceUnavailable, "temporarily_unavailable", desc)
 	}
-	return Reply{http.StatusOK, map[string]any{"status": "ready", "keys": n}}
+	body := map[string]any{"status": "ready", "keys": n}
+	if each != nil {
+		body["issuers"] = each
+	}
+	return Reply{http.StatusOK, body}
 }
 
 // LogRejection logs a rejected request; it is the adapters' OnError hook.
@@ -246,8 +302,8 @@ func (env *Env) LogRejection(r *http.Request, err error) {
 
 // Close stops refreshing the keys.
 func (env *Env) Close() {
-	if env.remote != nil {
-		env.remote.Close()
+	for _, src := range env.remote {
+		src.Close()
 	}
 }
 

@@ -58,6 +58,8 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	}
 	if env.Dev != nil {
 		env.PrintSamples(stderr)
+	} else {
+		log.Info("trusting issuers, each verified with its own keys", "issuers", env.Issuers, "audience", env.Audience)
 	}
 
 	srv := &http.Server{
