@@ -46,6 +46,7 @@ var (
 	ErrMalformed           = fmt.Errorf("token malformed: %w", jwt.ErrTokenMalformed)
 	ErrTooLarge            = fmt.Errorf("token too large: %w", jwt.ErrTokenMalformed)
 	ErrUnsupportedType     = fmt.Errorf("token type not accepted: %w", jwt.ErrTokenMalformed)
+	ErrTooOld              = fmt.Errorf("token too old (Config.MaxTokenAge): %w", jwt.ErrTokenExpired)
 	ErrBoundToken          = errors.New("sender-constrained token presented as a bearer token")
 	ErrRejected            = errors.New("rejected by a custom check")
 )
@@ -145,6 +146,13 @@ var (
 	errKeysUnavailable  = &Error{Status: http.StatusServiceUnavailable, Code: "temporarily_unavailable", Description: "the token signing keys are not available yet", kind: ErrKeysUnavailable}
 	errForbiddenOrg     = &Error{Status: http.StatusForbidden, Code: "forbidden", Description: "the access token is for another organization", kind: ErrForbidden}
 	errRejectedByPolicy = invalidToken(ErrRejected, "the access token was rejected", nil)
+	// Config.StrictProfile (RFC 9068) and Config.MaxTokenAge.
+	errNotAccessToken = invalidToken(ErrUnsupportedType, "the access token is not an RFC 9068 access token (typ at+jwt)", nil)
+	errNoIat          = invalidToken(ErrMissingClaim, "the access token has no iat claim", nil)
+	errNoJTI          = invalidToken(ErrMissingClaim, "the access token has no jti claim", nil)
+	errNoClientID     = invalidToken(ErrMissingClaim, "the access token has no client_id claim", nil)
+	errNoSub          = invalidToken(ErrMissingClaim, "the access token has no sub claim", nil)
+	errTooOld         = invalidToken(ErrTooOld, "the access token is older than this resource accepts", nil)
 )
 
 // Causes of ErrMalformed and ErrBadSignature rejections, kept for logs.

@@ -21,6 +21,13 @@ type Options struct {
 	// (an *Error whose cause is kept for logs) before the response is
 	// written, for logging. Zero: nothing is called.
 	OnError func(r *http.Request, err error)
+	// PassPreflight lets CORS preflight requests (OPTIONS with an
+	// Access-Control-Request-Method header) through without credentials,
+	// for stacks whose CORS handler sits behind the guard: browsers never
+	// send credentials on a preflight. Authenticate, Optional and Require
+	// pass them on with no claims, so the handler behind must answer the
+	// preflight, not run the route. Zero: preflights need credentials too.
+	PassPreflight bool
 }
 
 // Guard is the framework-free core of the adapters: it authenticates a
@@ -33,6 +40,8 @@ type Guard struct {
 	v       *Validator
 	rd      Renderer
 	onError func(*http.Request, error)
+	// preflight: let CORS preflights through (Options.PassPreflight).
+	preflight bool
 }
 
 // NewGuard checks o and returns a Guard. It never panics.
@@ -40,7 +49,12 @@ func NewGuard(o Options) (*Guard, error) {
 	if o.Validator == nil {
 		return nil, errors.New("middleware: Options.Validator is required")
 	}
-	return &Guard{v: o.Validator, rd: o.Renderer.forValidator(o.Validator), onError: o.OnError}, nil
+	return &Guard{v: o.Validator, rd: o.Renderer.forValidator(o.Validator), onError: o.OnError, preflight: o.PassPreflight}, nil
+}
+
+// passes reports whether r is a CORS preflight the guard lets through.
+func (g *Guard) passes(r *http.Request) bool {
+	return g.preflight && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 }
 
 // Reject reports err to OnError and writes it with the Renderer, with a
@@ -64,19 +78,28 @@ func (g *Guard) Reject(w http.ResponseWriter, r *http.Request, err error) {
 // to w and returns false: 401 without or with a bad token, 400 for malformed
 // credentials, 503 while no signing keys are held.
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	c, err := g.v.Authenticate(r)
+	if g.passes(r) {
+		return r, true
+	}
+	c, where, err := g.v.authenticate(r)
 	if err != nil {
 		g.Reject(w, r, err)
 		return nil, false
+	}
+	if where == fromQuery {
+		// The URL holds the token: no shared cache may keep the answer
+		// (RFC 6750 §2.3).
+		w.Header().Set("Cache-Control", "private")
 	}
 	return r.WithContext(NewContext(r.Context(), c)), true
 }
 
 // Optional is Authenticate for a request that may be anonymous: without any
-// Authorization header it returns r unchanged and true. Credentials that
-// cannot be accepted, another scheme included, are rejected, never ignored.
+// Authorization header (nor a token in the places Config.TokenSources adds)
+// it returns r unchanged and true. Credentials that cannot be accepted,
+// another scheme included, are rejected, never ignored.
 func (g *Guard) Optional(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	if len(r.Header.Values("Authorization")) == 0 {
+	if g.passes(r) || !g.v.sources.present(r) {
 		return r, true
 	}
 	return g.Authenticate(w, r)
@@ -109,10 +132,15 @@ func Scopes(req scopes.Requirement) (Rule, error) {
 func (g *Guard) Require(w http.ResponseWriter, r *http.Request, rule Rule) bool {
 	c, _ := FromContext(r.Context())
 	var err error
-	if c == nil {
-		err = NoCredentials()
-	} else if err = rule(c); err == nil {
+	switch {
+	case c == nil && g.passes(r):
 		return true
+	case c == nil:
+		err = NoCredentials()
+	default:
+		if err = rule(c); err == nil {
+			return true
+		}
 	}
 	g.Reject(w, r, err)
 	return false
@@ -122,6 +150,9 @@ func (g *Guard) Require(w http.ResponseWriter, r *http.Request, rule Rule) bool 
 // (see the function RequireOrganization), writing the rejection when not.
 func (g *Guard) RequireOrganization(w http.ResponseWriter, r *http.Request, org string) bool {
 	c, _ := FromContext(r.Context())
+	if c == nil && g.passes(r) {
+		return true
+	}
 	if err := RequireOrganization(c, org); err != nil {
 		g.Reject(w, r, err)
 		return false

@@ -13,8 +13,8 @@ import (
 // form "Bearer <token68>" (RFC 6750 §2.1; the scheme is case-insensitive).
 // No header, or another scheme, is ErrNoCredentials; a Bearer header without
 // a token, with two tokens or with characters outside token68, and two
-// Authorization headers, are ErrInvalidRequest. Tokens are never taken from
-// query strings or cookies.
+// Authorization headers, are ErrInvalidRequest. It reads the header only
+// (see Config.TokenSources for Authenticate's other places).
 func BearerToken(h http.Header) (string, error) {
 	tok, err := bearer(h)
 	if err == nil && !isToken68(tok) {
@@ -103,24 +103,34 @@ func isToken68(s string) bool {
 // "Authorization: DPoP <token>" with exactly one DPoP proof header (RFC
 // 9449); a token bound to a TLS client certificate (RFC 8705) must come over
 // TLS with that certificate.
+//
+// With Config.TokenSources, a bearer token may come from a cookie, the form
+// body or the query instead; credentials in more than one place are 400
+// invalid_request.
 func (v *Validator) Authenticate(r *http.Request) (*Claims, error) {
-	scheme, tok, err := credentials(r.Header, v.dpop.mode != DPoPDisabled)
+	c, _, err := v.authenticate(r)
+	return c, err
+}
+
+// authenticate is Authenticate, also saying where the token came from.
+func (v *Validator) authenticate(r *http.Request) (*Claims, place, error) {
+	scheme, tok, where, err := v.sources.find(r, v.dpop.mode != DPoPDisabled)
 	if err != nil {
-		return nil, err
+		return nil, 0, err
 	}
 	c, err := v.validate(r.Context(), tok, true)
 	if err != nil {
 		var e *Error
 		if scheme == "DPoP" && errors.As(err, &e) {
 			d := *e
-			return nil, schemed(&d, scheme)
+			return nil, 0, schemed(&d, scheme)
 		}
-		return nil, err
+		return nil, 0, err
 	}
 	if err := v.bind(r, scheme, tok, c); err != nil {
-		return nil, err
+		return nil, 0, err
 	}
-	return c, nil
+	return c, where, nil
 }
 
 // RequireScopes returns nil when c satisfies req, a 403 insufficient_scope

@@ -129,6 +129,22 @@ type Config struct {
 	// certificate (cnf x5t#S256, RFC 8705) are accepted when the request
 	// came with that certificate, in every mode.
 	DPoP DPoP
+	// StrictProfile holds JWTs to the RFC 9068 access token profile: the
+	// header typ must be at+jwt (or application/at+jwt), and iat, jti,
+	// client_id (not azp) and sub are required, besides the exp, iss and
+	// aud always required. A token without them is 401 invalid_token.
+	// Zero: typ may also be absent or JWT, and those claims optional, as
+	// many providers' tokens are. Introspected opaque tokens are not JWTs
+	// and are not held to it.
+	StrictProfile bool
+	// MaxTokenAge, when positive, refuses tokens issued longer ago than it
+	// (iat is then required): for APIs that want tokens re-issued more
+	// often than the authorization server's lifetime. Zero: no bound.
+	MaxTokenAge time.Duration
+	// TokenSources adds the places besides the Authorization header where
+	// Authenticate looks for a bearer token: a cookie, the form body, the
+	// query. Zero: the header only.
+	TokenSources TokenSources
 	// Now is the clock. Zero: time.Now.
 	Now func() time.Time
 }
@@ -145,7 +161,10 @@ type Validator struct {
 	cache       *tokenCache
 	log         *slog.Logger
 
-	dpop binding
+	dpop    binding
+	sources TokenSources
+	strict  bool
+	maxAge  time.Duration
 
 	intro      Introspector
 	revocation bool
@@ -207,6 +226,12 @@ func (c Config) check() error {
 	} else if c.IntrospectionFailOpen && !c.RevocationCheck {
 		add("Config.IntrospectionFailOpen applies to RevocationCheck only (opaque tokens never fail open)")
 	}
+	if c.MaxTokenAge < 0 {
+		add("Config.MaxTokenAge must not be negative (zero means no bound)")
+	}
+	if name := c.TokenSources.Cookie; name != "" && !validCookieName(name) {
+		add("Config.TokenSources.Cookie %q is not a cookie name (an RFC 6265 token)", name)
+	}
 	return errors.Join(errs...)
 }
 
@@ -229,6 +254,9 @@ func New(cfg Config) (*Validator, error) {
 		introTTL:    cfg.IntrospectionTTL,
 		allowNoAud:  cfg.IntrospectionAllowNoAudience,
 		failOpen:    cfg.IntrospectionFailOpen,
+		sources:     cfg.TokenSources,
+		strict:      cfg.StrictProfile,
+		maxAge:      cfg.MaxTokenAge,
 	}
 	if v.log == nil {
 		v.log = slog.Default()
@@ -381,6 +409,8 @@ func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*C
 		return nil, reject(errCrit)
 	case !typeAccepted(h.typ):
 		return nil, reject(errUnsupportedType)
+	case v.strict && !strings.EqualFold(h.typ, "at+jwt") && !strings.EqualFold(h.typ, "application/at+jwt"):
+		return nil, reject(errNotAccessToken)
 	}
 	// The issuer's policy and keys: the only issuer's, or those of the
 	// issuer the token names, read before its signature is checked so that
@@ -486,6 +516,18 @@ func (v *Validator) claimsFrom(pl *payload, h *header, doc string, pol *issuerPo
 	case !pol.audienceAccepted(pl.aud):
 		return nil, reject(errWrongAudience)
 	}
+	if v.strict {
+		switch {
+		case !pl.hasIat:
+			return nil, reject(errNoIat)
+		case pl.jti == "":
+			return nil, reject(errNoJTI)
+		case pl.clientID == "":
+			return nil, reject(errNoClientID)
+		case pl.sub == "":
+			return nil, reject(errNoSub)
+		}
+	}
 	c, err := v.common(pl, doc, pol)
 	if err != nil {
 		return nil, err
@@ -583,6 +625,10 @@ func (v *Validator) checkTime(c *Claims) error {
 		return reject(errNotYetValid)
 	case !c.IssuedAt.IsZero() && now.Add(v.leeway).Before(c.IssuedAt):
 		return reject(errIssuedInFuture)
+	case v.maxAge > 0 && c.IssuedAt.IsZero():
+		return reject(errNoIat)
+	case v.maxAge > 0 && now.Sub(c.IssuedAt) > v.maxAge+v.leeway:
+		return reject(errTooOld)
 	}
 	return nil
 }

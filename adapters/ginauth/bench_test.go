@@ -13,7 +13,7 @@ import (
 // validation (the token cache of the Validator makes repeats cheap).
 func BenchmarkGuard(b *testing.B) {
 	f := adaptertest.New(b)
-	h := router(b, f.Validator, nil)
+	h := router(b, f.Options(adaptertest.Main, nil))
 	tok := f.Mint(b, "EdDSA", map[string]any{"scope": "read:clients"}, nil)
 	for name, auth := range map[string]string{"accepted": "Bearer " + tok, "no_credentials": ""} {
 		b.Run(name, func(b *testing.B) {

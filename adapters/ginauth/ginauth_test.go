@@ -18,9 +18,9 @@ import (
 func init() { gin.SetMode(gin.ReleaseMode) }
 
 // router serves adaptertest's routes through ginauth guards on v.
-func router(t testing.TB, v *middleware.Validator, onError func(*http.Request, error)) http.Handler {
+func router(t testing.TB, o middleware.Options) http.Handler {
 	t.Helper()
-	g, err := ginauth.New(ginauth.Options{Validator: v, Renderer: adaptertest.Renderer, OnError: onError})
+	g, err := ginauth.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -50,20 +50,20 @@ func router(t testing.TB, v *middleware.Validator, onError func(*http.Request, e
 	r.GET("/orgs/:org/clients", g.Authenticate, read, g.RequireOrganization(ginauth.Param("org")), hello)
 	r.GET(adaptertest.UnguardedScope, read, hello)
 	r.GET(adaptertest.UnguardedOrg, g.RequireOrganization(acme), hello)
+	r.GET(adaptertest.Tier, g.Authenticate, g.Require(adaptertest.TierGold), hello)
+	r.GET(adaptertest.Roles, g.Authenticate, g.Require(adaptertest.BillingRole), hello)
+	r.GET(adaptertest.Trusted, g.Authenticate, g.Require(adaptertest.TrustedClient), hello)
+	r.OPTIONS(adaptertest.Me, g.Authenticate, g.Require(adaptertest.TierGold), hello)
 	return r
 }
 
 func TestGuard(t *testing.T) {
 	f := adaptertest.New(t)
-	up, down := router(t, f.Validator, nil), router(t, f.Down, nil)
+	routers := f.Routers(t, router)
 	for _, c := range f.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
-			h := up
-			if c.Down {
-				h = down
-			}
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, c.Request())
+			routers[c.On].ServeHTTP(rec, c.Request())
 			adaptertest.Check(t, c, rec)
 		})
 	}
@@ -73,14 +73,11 @@ func TestGuard(t *testing.T) {
 // demands byte-identical status, headers and body.
 func TestSameAnswersAsHTTPAuth(t *testing.T) {
 	f := adaptertest.New(t)
-	routers := map[bool][2]http.Handler{
-		false: {adaptertest.HTTPRouter(t, f.Validator, nil), router(t, f.Validator, nil)},
-		true:  {adaptertest.HTTPRouter(t, f.Down, nil), router(t, f.Down, nil)},
-	}
+	hs, gs := f.Routers(t, adaptertest.HTTPRouter), f.Routers(t, router)
 	for _, c := range f.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
 			var recs [2]*httptest.ResponseRecorder
-			for i, h := range routers[c.Down] {
+			for i, h := range []http.Handler{hs[c.On], gs[c.On]} {
 				recs[i] = httptest.NewRecorder()
 				h.ServeHTTP(recs[i], c.Request())
 			}

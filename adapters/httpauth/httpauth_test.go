@@ -13,15 +13,11 @@ import (
 
 func TestGuard(t *testing.T) {
 	f := adaptertest.New(t)
-	up, down := adaptertest.HTTPRouter(t, f.Validator, nil), adaptertest.HTTPRouter(t, f.Down, nil)
+	routers := f.Routers(t, adaptertest.HTTPRouter)
 	for _, c := range f.Cases(t) {
 		t.Run(c.Name, func(t *testing.T) {
-			h := up
-			if c.Down {
-				h = down
-			}
 			rec := httptest.NewRecorder()
-			h.ServeHTTP(rec, c.Request())
+			routers[c.On].ServeHTTP(rec, c.Request())
 			adaptertest.Check(t, c, rec)
 		})
 	}

@@ -38,6 +38,10 @@ var Renderer = middleware.Renderer{Realm: "api", ResourceMetadata: Metadata, Ret
 //	GET /orgs/{org}/clients   Authenticate, RequireAll("read:clients"), RequireOrganization(org)
 //	GET /unguarded-scope      RequireAll("read:clients") without Authenticate
 //	GET /unguarded-org        RequireOrganization(org_acme) without Authenticate
+//	GET /tier                 Authenticate, Require(TierGold)
+//	GET /roles                Authenticate, Require(BillingRole)
+//	GET /trusted              Authenticate, Require(TrustedClient)
+//	OPTIONS /me               Authenticate (a CORS handler would answer it)
 const (
 	Me             = "/me"
 	Optional       = "/optional"
@@ -46,7 +50,44 @@ const (
 	GlobexClients  = "/orgs/org_globex/clients"
 	UnguardedScope = "/unguarded-scope"
 	UnguardedOrg   = "/unguarded-org"
+	Tier           = "/tier"
+	Roles          = "/roles"
+	Trusted        = "/trusted"
 )
+
+// The claim rules of the /tier, /roles and /trusted routes.
+var (
+	TierGold      = mustRule(middleware.ClaimEquals("tier", "gold"))
+	BillingRole   = mustRule(middleware.ClaimIncludes("roles", "billing"))
+	TrustedClient = mustRule(middleware.ClaimCheck("the access token's client may not call this route",
+		func(c *middleware.Claims) bool { return c.ClientID == "cli_trusted" }))
+)
+
+func mustRule(r middleware.Rule, err error) middleware.Rule {
+	if err != nil {
+		panic(err)
+	}
+	return r
+}
+
+// Cookie is the token cookie of the Browser target.
+const Cookie = "access_token"
+
+// Target selects the guard a case's request goes to.
+type Target int
+
+const (
+	// Main: Fixture.Validator, the defaults (the Authorization header only).
+	Main Target = iota
+	// Down: Fixture.Down, whose keys never arrived.
+	Down
+	// Browser: Fixture.Browser (tokens also from the Cookie cookie, the
+	// form body and the query) with CORS preflights passed.
+	Browser
+)
+
+// Targets are every Target.
+var Targets = []Target{Main, Down, Browser}
 
 // Fixture is an in-memory authorization server and two validators over it.
 type Fixture struct {
@@ -57,6 +98,31 @@ type Fixture struct {
 	// Down's key source never obtained keys (its JWKS answers 500), so every
 	// token meets 503.
 	Down *middleware.Validator
+	// Browser is Validator that also reads tokens from the Cookie cookie,
+	// the form body and the access_token query parameter.
+	Browser *middleware.Validator
+}
+
+// Options are the guard options of target on, with onError as OnError.
+func (f *Fixture) Options(on Target, onError func(*http.Request, error)) middleware.Options {
+	o := middleware.Options{Validator: f.Validator, Renderer: Renderer, OnError: onError}
+	switch on {
+	case Down:
+		o.Validator = f.Down
+	case Browser:
+		o.Validator, o.PassPreflight = f.Browser, true
+	}
+	return o
+}
+
+// Routers builds an adapter's router for every Target.
+func (f *Fixture) Routers(t testing.TB, build RouterFunc) map[Target]http.Handler {
+	t.Helper()
+	out := map[Target]http.Handler{}
+	for _, on := range Targets {
+		out[on] = build(t, f.Options(on, nil))
+	}
+	return out
 }
 
 // New builds a Fixture. The Down validator fetches from a loopback httptest
@@ -91,7 +157,13 @@ func New(t testing.TB) *Fixture {
 	if err != nil {
 		t.Fatal(err)
 	}
-	return &Fixture{Provider: p, Validator: v, Down: dv}
+	bv, err := middleware.New(middleware.Config{Issuers: []string{p.Issuer()}, Audiences: []string{p.Audience()}, Keys: p.KeySet(),
+		Introspector: p, IntrospectionTTL: -1,
+		TokenSources: middleware.TokenSources{Cookie: Cookie, Form: true, Query: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	return &Fixture{Provider: p, Validator: v, Down: dv, Browser: bv}
 }
 
 // Mint mints a token with the default claims changed by claims (nil removes
@@ -117,10 +189,10 @@ func Hello(w http.ResponseWriter, r *http.Request) {
 	_, _ = io.WriteString(w, body)
 }
 
-// HTTPRouter serves the routes through httpauth guards on v.
-func HTTPRouter(t testing.TB, v *middleware.Validator, onError func(*http.Request, error)) http.Handler {
+// HTTPRouter serves the routes through httpauth guards made with o.
+func HTTPRouter(t testing.TB, o middleware.Options) http.Handler {
 	t.Helper()
-	g, err := httpauth.New(httpauth.Options{Validator: v, Renderer: Renderer, OnError: onError})
+	g, err := httpauth.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -141,6 +213,10 @@ func HTTPRouter(t testing.TB, v *middleware.Validator, onError func(*http.Reques
 	mux.Handle("GET /orgs/{org}/clients", g.Authenticate(read(g.RequireOrganization(httpauth.PathValue("org"))(hello))))
 	mux.Handle("GET "+UnguardedScope, read(hello))
 	mux.Handle("GET "+UnguardedOrg, g.RequireOrganization(acme)(hello))
+	mux.Handle("GET "+Tier, g.Authenticate(g.Require(TierGold)(hello)))
+	mux.Handle("GET "+Roles, g.Authenticate(g.Require(BillingRole)(hello)))
+	mux.Handle("GET "+Trusted, g.Authenticate(g.Require(TrustedClient)(hello)))
+	mux.Handle("OPTIONS "+Me, g.Authenticate(g.Require(TierGold)(hello)))
 	return mux
 }
 
@@ -154,8 +230,13 @@ type Case struct {
 	// DPoP, when set, gives the DPoP header values of each request (proofs
 	// are one-time: each request needs fresh ones).
 	DPoP func() []string
-	// Down sends the request to the router built on Fixture.Down.
-	Down bool
+	// On is the guard the request goes to.
+	On Target
+	// Cookie, when set, is sent as the Cookie cookie; Form, when set, is
+	// the body, sent as application/x-www-form-urlencoded; Header adds
+	// request headers.
+	Cookie, Form string
+	Header       map[string]string
 
 	Status int
 	// Code is the body's error member; for a 400, 401 or insufficient_scope
@@ -167,6 +248,9 @@ type Case struct {
 	Scheme string
 	// Body is the exact body of a 200.
 	Body string
+	// Private demands "Cache-Control: private" on the 200 (a token from
+	// the query, RFC 6750 §2.3).
+	Private bool
 }
 
 // Request builds c's request.
@@ -175,7 +259,20 @@ func (c Case) Request() *http.Request {
 	if m == "" {
 		m = http.MethodGet
 	}
-	r := httptest.NewRequest(m, c.Path, nil)
+	var body io.Reader
+	if c.Form != "" {
+		body = strings.NewReader(c.Form)
+	}
+	r := httptest.NewRequest(m, c.Path, body)
+	if c.Form != "" {
+		r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	}
+	if c.Cookie != "" {
+		r.AddCookie(&http.Cookie{Name: Cookie, Value: c.Cookie})
+	}
+	for k, v := range c.Header {
+		r.Header.Set(k, v)
+	}
 	for _, a := range c.Auth {
 		r.Header.Add("Authorization", a)
 	}
@@ -304,8 +401,33 @@ func (f *Fixture) Cases(t testing.TB) []Case {
 		{Name: "scope_guard_without_claims_unauthorized", Path: UnguardedScope, Auth: bearer(valid), Status: 401, Code: "unauthorized"},
 		{Name: "org_guard_without_claims_unauthorized", Path: UnguardedOrg, Auth: bearer(valid), Status: 401, Code: "unauthorized"},
 		// No signing keys ever fetched: 503 with Retry-After, never 401.
-		{Name: "keys_unavailable_503", Path: Me, Auth: bearer(valid), Down: true, Status: 503, Code: "temporarily_unavailable"},
-		{Name: "keys_unavailable_no_token_still_401", Path: Me, Down: true, Status: 401, Code: "unauthorized"},
+		{Name: "keys_unavailable_503", Path: Me, Auth: bearer(valid), On: Down, Status: 503, Code: "temporarily_unavailable"},
+		{Name: "keys_unavailable_no_token_still_401", Path: Me, On: Down, Status: 401, Code: "unauthorized"},
+		// Claim rules: 403 forbidden with a description naming the claim.
+		{Name: "claim_equals_accepted", Path: Tier, Auth: bearer(f.Mint(t, "EdDSA", map[string]any{"tier": "gold"}, nil)), Status: 200, Body: hello},
+		{Name: "claim_equals_other_value_forbidden", Path: Tier, Auth: bearer(f.Mint(t, "EdDSA", map[string]any{"tier": "silver"}, nil)), Status: 403, Code: "forbidden"},
+		{Name: "claim_equals_missing_forbidden", Path: Tier, Auth: bearer(valid), Status: 403, Code: "forbidden"},
+		{Name: "claim_includes_accepted", Path: Roles, Auth: bearer(f.Mint(t, "EdDSA", map[string]any{"roles": []string{"support", "billing"}}, nil)), Status: 200, Body: hello},
+		{Name: "claim_includes_lacking_forbidden", Path: Roles, Auth: bearer(f.Mint(t, "EdDSA", map[string]any{"roles": []string{"support"}}, nil)), Status: 403, Code: "forbidden"},
+		{Name: "claim_check_accepted", Path: Trusted, Auth: bearer(f.Mint(t, "EdDSA", map[string]any{"client_id": "cli_trusted"}, nil)), Status: 200, Body: hello},
+		{Name: "claim_check_refused_forbidden", Path: Trusted, Auth: bearer(valid), Status: 403, Code: "forbidden"},
+		{Name: "claim_rule_needs_token_first", Path: Tier, Status: 401, Code: "unauthorized"},
+		// Tokens from elsewhere than the header, opted in (RFC 6750 §2.2-2.3).
+		{Name: "cookie_token_accepted", Path: Me, Cookie: valid, On: Browser, Status: 200, Body: hello},
+		{Name: "query_token_accepted_private", Path: Me + "?access_token=" + valid, On: Browser, Status: 200, Body: hello, Private: true},
+		{Name: "form_token_accepted", Method: "POST", Path: Invoices, Form: "access_token=" + valid + "&amount=5", On: Browser, Status: 200, Body: hello},
+		{Name: "header_and_cookie_invalid_request", Path: Me, Auth: bearer(valid), Cookie: valid, On: Browser, Status: 400, Code: "invalid_request"},
+		{Name: "cookie_and_query_invalid_request", Path: Me + "?access_token=" + valid, Cookie: valid, On: Browser, Status: 400, Code: "invalid_request"},
+		{Name: "bad_cookie_token_invalid_token", Path: Me, Cookie: "not.a.jwt", On: Browser, Status: 401, Code: "invalid_token"},
+		{Name: "optional_cookie_token_claims", Path: Optional, Cookie: valid, On: Browser, Status: 200, Body: hello},
+		{Name: "default_ignores_cookie", Path: Me, Cookie: valid, Status: 401, Code: "unauthorized"},
+		{Name: "default_ignores_query", Path: Me + "?access_token=" + valid, Status: 401, Code: "unauthorized"},
+		// CORS preflights: through when opted in, else like any request.
+		{Name: "preflight_passed_when_opted_in", Method: "OPTIONS", Path: Me, Header: map[string]string{"Origin": "https://app.example.test", "Access-Control-Request-Method": "POST"},
+			On: Browser, Status: 200, Body: "anonymous\n"},
+		{Name: "preflight_needs_credentials_by_default", Method: "OPTIONS", Path: Me, Header: map[string]string{"Origin": "https://app.example.test", "Access-Control-Request-Method": "POST"},
+			Status: 401, Code: "unauthorized"},
+		{Name: "options_without_request_method_not_a_preflight", Method: "OPTIONS", Path: Me, On: Browser, Status: 401, Code: "unauthorized"},
 	}
 }
 
@@ -332,6 +454,9 @@ func Check(t testing.TB, c Case, rec *httptest.ResponseRecorder) {
 		}
 		if v := h.Values("WWW-Authenticate"); len(v) != 0 {
 			t.Errorf("WWW-Authenticate %q on a 200", v)
+		}
+		if got := h.Get("Cache-Control"); c.Private != (got == "private") {
+			t.Errorf("Cache-Control %q (private wanted: %v)", got, c.Private)
 		}
 		return
 	}
@@ -392,9 +517,9 @@ func Check(t testing.TB, c Case, rec *httptest.ResponseRecorder) {
 	}
 }
 
-// RouterFunc builds an adapter's test router (the routes above) over v, with
-// onError as the guard's OnError hook.
-type RouterFunc func(t testing.TB, v *middleware.Validator, onError func(*http.Request, error)) http.Handler
+// RouterFunc builds an adapter's test router (the routes above) with guards
+// made with o.
+type RouterFunc func(t testing.TB, o middleware.Options) http.Handler
 
 // CheckOnError asserts that an adapter calls OnError once, with a
 // *middleware.Error of the answered status, for every rejected request of the
@@ -403,13 +528,13 @@ func CheckOnError(t *testing.T, router RouterFunc) {
 	t.Helper()
 	f := New(t)
 	var got []error
-	h := router(t, f.Validator, func(r *http.Request, err error) { got = append(got, err) })
+	routers := map[Target]http.Handler{}
+	for _, on := range Targets {
+		routers[on] = router(t, f.Options(on, func(r *http.Request, err error) { got = append(got, err) }))
+	}
 	for _, c := range f.Cases(t) {
-		if c.Down {
-			continue
-		}
 		got = nil
-		h.ServeHTTP(httptest.NewRecorder(), c.Request())
+		routers[c.On].ServeHTTP(httptest.NewRecorder(), c.Request())
 		var e *middleware.Error
 		switch {
 		case c.Status == http.StatusOK && len(got) != 0:

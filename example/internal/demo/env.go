@@ -41,10 +41,10 @@ type Env struct {
 	// Log is the server's logger.
 	Log *slog.Logger
 
-	remote       []*jwks.Source // each issuer's keys, outside dev mode, in Issuers' order
-	static       *keyset.Set    // the keys, in dev mode
+	remote       []*jwks.Source          // each issuer's keys, outside dev mode, in Issuers' order
+	static       *keyset.Set             // the keys, in dev mode
 	introspector middleware.Introspector // dev mode's
-	dpop         bool // DPoP-bound tokens are accepted
+	dpop         bool                    // DPoP-bound tokens are accepted
 }
 
 // DevRoutes are the routes Env.Dev serves: in dev mode the server is its own
