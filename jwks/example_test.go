@@ -2,6 +2,7 @@ package jwks_test
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"time"
 
@@ -53,4 +54,31 @@ func ExampleNew() {
 	// Output:
 	// true 1 true
 	// keyset: algorithm does not match the key
+}
+
+// Per-tenant issuers decided at run time (a Keycloak realm per customer):
+// each approved issuer gets its own Source on its first token, discovered
+// from its metadata; an issuer that is not approved costs no request.
+func ExampleNewIssuers() {
+	realms, err := jwks.NewIssuers(jwks.IssuersConfig{
+		Patterns: []string{"https://sso.example.com/realms/*"},
+		Max:      500, // sources kept, least recently used evicted
+	})
+	if err != nil {
+		panic(err)
+	}
+	defer realms.Close()
+	fmt.Println(realms.Trusts("https://sso.example.com/realms/acme"))
+	fmt.Println(realms.Trusts("https://sso.example.com/realms/acme/extra"))
+	fmt.Println(realms.Trusts("https://evil.example.com/realms/acme"))
+
+	// As the validator's Keys, with Issuers left empty, it decides the
+	// issuers: middleware.Config{Keys: realms, Audiences: ...}.
+	_, err = realms.Key(context.Background(), keyset.Query{Issuer: "https://evil.example.com/realms/acme", KeyID: "k", Algorithm: "RS256"})
+	fmt.Println(errors.Is(err, jwks.ErrIssuerNotTrusted))
+	// Output:
+	// true
+	// false
+	// false
+	// true
 }
