@@ -205,6 +205,28 @@ func rows(t *testing.T, as *authtest.Server) []row {
 		{name: "wrong_method_me", request: request{method: "DELETE", path: "/api/v1/me"}, status: 405, code: "method_not_allowed", app: true},
 		{name: "wrong_method_invoices", request: request{method: "GET", path: "/api/v1/invoices"}, status: 405, code: "method_not_allowed", app: true},
 		{name: "wrong_method_healthz", request: request{method: "POST", path: "/healthz", body: "{}"}, status: 405, code: "method_not_allowed", app: true},
+		// The body must be JSON.
+		{name: "invoice_text_plain_415", request: request{method: "POST", path: "/api/v1/invoices", auth: bearer(acmeWrite),
+			body: `{"clientId":"cli_acme_1","amount":1}`, contentType: "text/plain"}, status: 415, code: "unsupported_media_type", app: true},
+		{name: "invoice_no_content_type_415", request: request{method: "POST", path: "/api/v1/invoices", auth: bearer(acmeWrite),
+			body: `{"clientId":"cli_acme_1","amount":1}`, contentType: "-"}, status: 415, code: "unsupported_media_type", app: true},
+		{name: "invoice_json_with_charset", request: request{method: "POST", path: "/api/v1/invoices", auth: bearer(acmeWrite),
+			body: `{"clientId":"cli_acme_1","amount":1}`, contentType: "application/json; charset=utf-8"}, status: 201, inspect: invoice("cli_acme_1", 1)},
+		{name: "invoice_415_after_scope", request: request{method: "POST", path: "/api/v1/invoices", auth: bearer(acmeRead),
+			body: "x", contentType: "text/plain"}, status: 403, code: "insufficient_scope", scope: "write:invoices"},
+		// HEAD is answered as GET, without a body, by both.
+		{name: "head_healthz", request: request{method: "HEAD", path: "/healthz"}, status: 200, inspect: noBody},
+		{name: "head_me", request: request{method: "HEAD", path: "/api/v1/me", auth: bearer(acmeRead)}, status: 200, inspect: noBody},
+		{name: "head_clients", request: request{method: "HEAD", path: "/api/v1/clients", auth: bearer(acmeRead)}, status: 200, inspect: noBody},
+		{name: "head_metadata", request: request{method: "HEAD", path: "/.well-known/oauth-protected-resource"}, status: 200, inspect: noBody},
+	}
+}
+
+// noBody demands an empty body (a HEAD answer).
+func noBody(t *testing.T, r response) {
+	t.Helper()
+	if len(r.body) != 0 {
+		t.Errorf("HEAD answered with a %d-byte body", len(r.body))
 	}
 }
 
@@ -230,6 +252,10 @@ func (rw row) check(t *testing.T, base string, r response) {
 		return
 	}
 
+	if r.header.Get("X-Content-Type-Options") != "nosniff" || r.header.Get("Cache-Control") != "no-store" {
+		t.Errorf("error answer without the hardening headers: X-Content-Type-Options %q, Cache-Control %q",
+			r.header.Get("X-Content-Type-Options"), r.header.Get("Cache-Control"))
+	}
 	m := jsonOf(t, r)
 	if m["error"] != rw.code {
 		t.Errorf("body error %v, want %q (body %s)", m["error"], rw.code, r.body)

@@ -210,6 +210,9 @@ type request struct {
 	path   string // absolute URL
 	auth   []string
 	body   string
+	// contentType replaces the application/json sent with a body ("-":
+	// none).
+	contentType string
 }
 
 // response is what came back.
@@ -247,7 +250,11 @@ func doWith(t *testing.T, rq request, headers func(map[string][]string)) respons
 	for _, a := range rq.auth {
 		req.Header.Add("Authorization", a)
 	}
-	if rq.body != "" {
+	switch {
+	case rq.contentType == "-":
+	case rq.contentType != "":
+		req.Header.Set("Content-Type", rq.contentType)
+	case rq.body != "":
 		req.Header.Set("Content-Type", "application/json")
 	}
 	if headers != nil {

@@ -72,6 +72,7 @@ func (rd Renderer) Write(w http.ResponseWriter, err error) {
 	}{code, e.Description, e.Scope})
 	h.Set("Content-Type", "application/json")
 	h.Set("Cache-Control", "no-store")
+	h.Set("X-Content-Type-Options", "nosniff")
 	h.Set("Content-Length", strconv.Itoa(len(body)+1))
 	w.WriteHeader(e.Status)
 	_, _ = w.Write(append(body, '\n'))

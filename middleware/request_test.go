@@ -109,7 +109,7 @@ func TestRenderer(t *testing.T) {
 			if got := strings.TrimSpace(w.Body.String()); got != tc.body {
 				t.Fatalf("body:\n got %s\nwant %s", got, tc.body)
 			}
-			if w.Header().Get("Content-Type") != "application/json" || w.Header().Get("Cache-Control") != "no-store" {
+			if w.Header().Get("Content-Type") != "application/json" || w.Header().Get("Cache-Control") != "no-store" || w.Header().Get("X-Content-Type-Options") != "nosniff" {
 				t.Fatalf("headers %v", w.Header())
 			}
 		})

@@ -45,20 +45,30 @@ func routes(env *demo.Env) (http.Handler, error) {
 	r.NoRoute(func(c *gin.Context) { demo.NotFound.Write(c.Writer) })
 	r.NoMethod(func(c *gin.Context) { demo.MethodNotAllowed.Write(c.Writer) })
 
-	r.GET("/healthz", func(c *gin.Context) { env.Health().Write(c.Writer) })
-	r.GET("/readyz", func(c *gin.Context) { env.Ready().Write(c.Writer) })
-	r.GET(middleware.ProtectedResourceMetadataPath, gin.WrapH(env.Metadata))
+	// get routes GET and HEAD alike, as net/http's "GET /path" patterns do
+	// (the server sends no body for HEAD).
+	get := func(g gin.IRoutes, path string, h ...gin.HandlerFunc) {
+		g.GET(path, h...)
+		g.HEAD(path, h...)
+	}
+	get(r, "/healthz", func(c *gin.Context) { env.Health().Write(c.Writer) })
+	get(r, "/readyz", func(c *gin.Context) { env.Ready().Write(c.Writer) })
+	get(r, middleware.ProtectedResourceMetadataPath, gin.WrapH(env.Metadata))
 	api := r.Group("/api/v1", guard.Authenticate)
-	api.GET("/me", func(c *gin.Context) { env.App.Me(claims(c)).Write(c.Writer) })
-	api.GET("/clients", readClients, listClients)
+	get(api, "/me", func(c *gin.Context) { env.App.Me(claims(c)).Write(c.Writer) })
+	get(api, "/clients", readClients, listClients)
 	api.POST("/invoices", writeInvoices, func(c *gin.Context) {
-		env.App.CreateInvoice(claims(c).OrganizationID, c.Request.Body).Write(c.Writer)
+		env.App.CreateInvoice(claims(c).OrganizationID, c.GetHeader("Content-Type"), c.Request.Body).Write(c.Writer)
 	})
-	api.GET("/orgs/:orgId/clients", readClients, sameOrg, listClients)
+	get(api, "/orgs/:orgId/clients", readClients, sameOrg, listClients)
 	if env.Dev != nil {
 		for _, route := range demo.DevRoutes {
 			method, path, _ := strings.Cut(route, " ")
-			r.Handle(method, path, gin.WrapH(env.Dev))
+			if method == "GET" {
+				get(r, path, gin.WrapH(env.Dev))
+			} else {
+				r.Handle(method, path, gin.WrapH(env.Dev))
+			}
 		}
 	}
 	return r, nil

@@ -39,7 +39,7 @@ func routes(env *demo.Env) (http.Handler, error) {
 		env.App.Clients(claims(r).OrganizationID, r.URL.Query()["pageSize"]).Write(w)
 	})
 	createInvoice := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		env.App.CreateInvoice(claims(r).OrganizationID, r.Body).Write(w)
+		env.App.CreateInvoice(claims(r).OrganizationID, r.Header.Get("Content-Type"), r.Body).Write(w)
 	})
 
 	mux := http.NewServeMux()

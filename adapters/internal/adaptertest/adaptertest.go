@@ -464,6 +464,9 @@ func Check(t testing.TB, c Case, rec *httptest.ResponseRecorder) {
 	if ct := h.Get("Content-Type"); ct != "application/json" {
 		t.Errorf("Content-Type %q, want application/json", ct)
 	}
+	if h.Get("X-Content-Type-Options") != "nosniff" || h.Get("Cache-Control") != "no-store" {
+		t.Errorf("X-Content-Type-Options %q, Cache-Control %q; want nosniff, no-store", h.Get("X-Content-Type-Options"), h.Get("Cache-Control"))
+	}
 	var body map[string]any
 	if err := json.Unmarshal(rec.Body.Bytes(), &body); err != nil {
 		t.Fatalf("body %q is not JSON: %v", rec.Body, err)

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"mime"
 	"net/http"
 	"strconv"
 	"sync/atomic"
@@ -128,9 +129,13 @@ func (a *App) Clients(org string, pageSize []string) Reply {
 }
 
 // CreateInvoice reads {"clientId": "...", "amount": 1234} (amount in cents,
-// at least 1) and issues an invoice to that client of org. A client of
-// another organization is as unknown as one that does not exist: 404.
-func (a *App) CreateInvoice(org string, body io.Reader) Reply {
+// at least 1), sent with contentType application/json (anything else is
+// 415), and issues an invoice to that client of org. A client of another
+// organization is as unknown as one that does not exist: 404.
+func (a *App) CreateInvoice(org, contentType string, body io.Reader) Reply {
+	if mt, _, err := mime.ParseMediaType(contentType); err != nil || mt != "application/json" {
+		return Error(http.StatusUnsupportedMediaType, "unsupported_media_type", "the request body must be application/json")
+	}
 	raw, err := io.ReadAll(io.LimitReader(body, MaxBodyBytes+1))
 	if err != nil {
 		return Error(http.StatusBadRequest, "invalid_request", "the request body could not be read")

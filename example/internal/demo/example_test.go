@@ -15,7 +15,7 @@ func ExampleApp() {
 	_, _ = os.Stdout.Write(w.Body.Bytes())
 
 	w = httptest.NewRecorder()
-	app.CreateInvoice("org_acme", strings.NewReader(`{"clientId": "cli_globex_1", "amount": 500}`)).Write(w)
+	app.CreateInvoice("org_acme", "application/json", strings.NewReader(`{"clientId": "cli_globex_1", "amount": 500}`)).Write(w)
 	_, _ = os.Stdout.Write(w.Body.Bytes())
 	// Output:
 	// {"data":[{"id":"cli_globex_1","name":"Globex Energy","organizationId":"org_globex"},{"id":"cli_globex_2","name":"Globex Retail","organizationId":"org_globex"}]}

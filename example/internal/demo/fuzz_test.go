@@ -19,7 +19,7 @@ func FuzzCreateInvoice(f *testing.F) {
 	app := &App{}
 	f.Fuzz(func(t *testing.T, body string) {
 		w := httptest.NewRecorder()
-		app.CreateInvoice("org_acme", strings.NewReader(body)).Write(w)
+		app.CreateInvoice("org_acme", "application/json", strings.NewReader(body)).Write(w)
 		var got map[string]any
 		if err := json.Unmarshal(w.Body.Bytes(), &got); err != nil {
 			t.Fatalf("body %q: %v", w.Body, err)
