@@ -64,16 +64,12 @@ func introValidator(t testing.TB, intro middleware.Introspector, mod func(*middl
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := middleware.Config{Issuers: []string{introIssuer}, Audiences: []string{authtest.DefaultAudience},
-		Keys: p.KeySet(), Introspector: intro, Now: func() time.Time { return now }, Logger: slog.New(slog.DiscardHandler)}
-	if mod != nil {
-		mod(&cfg)
-	}
-	v, err := middleware.New(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
-	return v
+	return validatorFor(t, p, func(c *middleware.Config) {
+		c.Introspector, c.Logger = intro, slog.New(slog.DiscardHandler)
+		if mod != nil {
+			mod(c)
+		}
+	})
 }
 
 // Every rule of an introspection answer, for an opaque token: as strict as

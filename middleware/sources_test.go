@@ -28,7 +28,7 @@ func providerValidator(t *testing.T, mod func(*middleware.Config)) (*authtest.Pr
 }
 
 // validatorFor is a validator over p's keys, changed by mod.
-func validatorFor(t *testing.T, p *authtest.Provider, mod func(*middleware.Config)) *middleware.Validator {
+func validatorFor(t testing.TB, p *authtest.Provider, mod func(*middleware.Config)) *middleware.Validator {
 	t.Helper()
 	cfg := middleware.Config{Issuers: []string{p.Issuer()}, Audiences: []string{p.Audience()}, Keys: p.KeySet(),
 		Now: func() time.Time { return now }}
