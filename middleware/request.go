@@ -36,7 +36,11 @@ func bearer(h http.Header) (string, error) {
 // credentials extracts the scheme ("Bearer", or "DPoP" when dpop is true)
 // and the token of exactly one Authorization header, as BearerToken does.
 func credentials(h http.Header, dpop bool) (string, string, error) {
-	vals := h["Authorization"]
+	return credentialsOf(h["Authorization"], dpop)
+}
+
+// credentialsOf is credentials of the Authorization values vals.
+func credentialsOf(vals []string, dpop bool) (string, string, error) {
 	switch len(vals) {
 	case 0:
 		return "", "", reject(errNoCredentials)
@@ -131,6 +135,30 @@ func (v *Validator) authenticate(r *http.Request) (*Claims, place, error) {
 		return nil, 0, err
 	}
 	return c, where, nil
+}
+
+// AuthenticateAuthorization validates the Bearer credentials of the
+// Authorization values of a request of another transport (gRPC metadata,
+// a WebSocket handshake): exactly one value "Bearer <token>", read as
+// BearerToken reads it, and the token as Validate checks it (so
+// sender-constrained tokens are refused). It is the fast path for adapters:
+// a token that passed before is not scanned again.
+func (v *Validator) AuthenticateAuthorization(ctx context.Context, values []string) (*Claims, error) {
+	scheme, tok, err := credentialsOf(values, false)
+	if err == nil && scheme != "Bearer" {
+		err = reject(errNoCredentials)
+	}
+	if err != nil {
+		return nil, err
+	}
+	c, err := v.validate(ctx, tok, true)
+	if err != nil {
+		return nil, err
+	}
+	if c.Confirmation != (Confirmation{}) {
+		return nil, reject(errBound)
+	}
+	return c, nil
 }
 
 // RequireScopes returns nil when c satisfies req, a 403 insufficient_scope

@@ -307,3 +307,37 @@ func FuzzTokenSources(f *testing.F) {
 		}
 	})
 }
+
+// AuthenticateAuthorization: the Authorization values of another transport.
+func TestAuthenticateAuthorization(t *testing.T) {
+	p, v := providerValidator(t, nil)
+	tok, _ := p.Mint(authtest.Token{})
+	bound, _ := p.Mint(authtest.Token{Claims: map[string]any{"cnf": map[string]any{"jkt": "0ZcOCORZNYy-DWpqq30jZyJGHTN0d2HglBV3uiguA4I"}}})
+	ctx := t.Context()
+	for _, tc := range []struct {
+		name string
+		vals []string
+		want error
+	}{
+		{"bearer_accepted", []string{"Bearer " + tok}, nil},
+		{"lowercase_scheme_accepted", []string{"bearer " + tok}, nil},
+		{"none_no_credentials", nil, middleware.ErrNoCredentials},
+		{"dpop_scheme_no_credentials", []string{"DPoP " + tok}, middleware.ErrNoCredentials},
+		{"two_values_invalid_request", []string{"Bearer " + tok, "Bearer " + tok}, middleware.ErrInvalidRequest},
+		{"not_token68_invalid_request", []string{`Bearer a"b`}, middleware.ErrInvalidRequest},
+		{"bound_token_refused", []string{"Bearer " + bound}, middleware.ErrBoundToken},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c, err := v.AuthenticateAuthorization(ctx, tc.vals)
+			if tc.want == nil {
+				if err != nil || c.Subject != authtest.DefaultSubject {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if !errors.Is(err, tc.want) {
+				t.Fatalf("err = %v, want %v", err, tc.want)
+			}
+		})
+	}
+}

@@ -323,6 +323,9 @@ func ServeSamples(w io.Writer, base string, routes func(*Env) (http.Handler, err
 	for _, s := range env.Samples {
 		r := httptest.NewRequest(s.Method, s.URL, strings.NewReader(s.Body))
 		r.Header.Set("Authorization", "Bearer "+s.Token)
+		if s.Body != "" {
+			r.Header.Set("Content-Type", "application/json") // as Curl sends it
+		}
 		rec := httptest.NewRecorder()
 		h.ServeHTTP(rec, r)
 		fmt.Fprintln(w, s.Method, strings.TrimPrefix(s.URL, base), rec.Code)
