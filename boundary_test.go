@@ -15,7 +15,7 @@ var boundaries = []struct {
 	allowed []string // the packages of this module that may depend on it
 }{
 	{"github.com/gin-gonic/gin", []string{"adapters/ginauth", "example/gin"}},
-	{"google.golang.org/grpc", []string{"adapters/grpcauth", "example/grpc"}},
+	{"google.golang.org/grpc", []string{"adapters/grpcauth", "example/grpc", "example/grpc/..."}},
 	// The key contract and the validator compile no JWKS machinery: a
 	// validator over your own key set needs none of it.
 	// (The adapters' shared test fixture uses a jwks.Source for its 503 cases.)

@@ -119,13 +119,43 @@ func (a *App) Clients(org string, pageSize []string) Reply {
 			return Error(http.StatusBadRequest, "invalid_request", "pageSize must be one integer of at least 1")
 		}
 	}
+	return Reply{http.StatusOK, map[string]any{"data": ClientsOf(org, n)}}
+}
+
+// ClientsOf returns org's clients, at most n (capped at MaxPageSize; below
+// 1: DefaultPageSize).
+func ClientsOf(org string, n int) []Client {
+	if n < 1 {
+		n = DefaultPageSize
+	}
 	data := []Client{}
 	for _, c := range clients {
 		if c.OrganizationID == org && len(data) < min(n, MaxPageSize) {
 			data = append(data, c)
 		}
 	}
-	return Reply{http.StatusOK, map[string]any{"data": data}}
+	return data
+}
+
+// ErrNoSuchClient: the client does not exist in the organization.
+var ErrNoSuchClient = errors.New("no such client in this organization")
+
+// NewInvoice issues an invoice of amount (cents, at least 1) to org's
+// client clientID: ErrNoSuchClient for a client of another organization, as
+// for one that does not exist.
+func (a *App) NewInvoice(org, clientID string, amount int64) (Invoice, error) {
+	switch {
+	case clientID == "":
+		return Invoice{}, errors.New("clientId is required")
+	case amount < 1:
+		return Invoice{}, errors.New("amount must be a positive integer (cents)")
+	}
+	for _, c := range clients {
+		if c.ID == clientID && c.OrganizationID == org {
+			return Invoice{fmt.Sprintf("inv_%06d", a.invoices.Add(1)), c.ID, amount, org}, nil
+		}
+	}
+	return Invoice{}, ErrNoSuchClient
 }
 
 // CreateInvoice reads {"clientId": "...", "amount": 1234} (amount in cents,
@@ -156,17 +186,12 @@ func (a *App) CreateInvoice(org, contentType string, body io.Reader) Reply {
 	if _, err := dec.Token(); err != io.EOF {
 		return Error(http.StatusBadRequest, "invalid_request", "the body must hold one JSON object")
 	}
+	inv, err := a.NewInvoice(org, req.ClientID, req.Amount)
 	switch {
-	case req.ClientID == "":
-		return Error(http.StatusBadRequest, "invalid_request", "clientId is required")
-	case req.Amount < 1:
-		return Error(http.StatusBadRequest, "invalid_request", "amount must be a positive integer (cents)")
+	case errors.Is(err, ErrNoSuchClient):
+		return Error(http.StatusNotFound, "not_found", err.Error())
+	case err != nil:
+		return Error(http.StatusBadRequest, "invalid_request", err.Error())
 	}
-	for _, c := range clients {
-		if c.ID == req.ClientID && c.OrganizationID == org {
-			id := fmt.Sprintf("inv_%06d", a.invoices.Add(1))
-			return Reply{http.StatusCreated, Invoice{id, c.ID, req.Amount, org}}
-		}
-	}
-	return Error(http.StatusNotFound, "not_found", "no such client in this organization")
+	return Reply{http.StatusCreated, inv}
 }

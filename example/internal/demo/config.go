@@ -98,6 +98,12 @@ func (c Config) Dev() bool { return len(c.Issuers) == 0 && c.JWKSURL == "" }
 // ParseConfig reads the flags in args over the environment read by getenv.
 // Usage and flag errors go to out. It returns flag.ErrHelp for -h.
 func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Config, error) {
+	return ParseConfigAddr(args, getenv, out, "127.0.0.1:8080")
+}
+
+// ParseConfigAddr is ParseConfig with defaultAddr as -addr's default (the
+// gRPC example listens on 127.0.0.1:9090).
+func ParseConfigAddr(args []string, getenv func(string) string, out io.Writer, defaultAddr string) (Config, error) {
 	var c Config
 	fs := flag.NewFlagSet(filepath.Base(os.Args[0]), flag.ContinueOnError)
 	fs.SetOutput(out)
@@ -107,7 +113,7 @@ func ParseConfig(args []string, getenv func(string) string, out io.Writer) (Conf
 		}
 		return def
 	}
-	fs.StringVar(&c.Addr, "addr", env("ADDR", "127.0.0.1:8080"), "listen `address` [ADDR]")
+	fs.StringVar(&c.Addr, "addr", env("ADDR", defaultAddr), "listen `address` [ADDR]")
 	issuers := fs.String("issuer", env("ISSUER", ""), "trusted token `issuer`s, comma-separated; each one's metadata gives its JWKS URL unless -jwks-url is set, and only its keys verify its tokens [ISSUER]\n(no -issuer and no -jwks-url: dev mode, with its own signing key and sample tokens)")
 	fs.StringVar(&c.JWKSURL, "jwks-url", env("JWKS_URL", ""), "JWKS endpoint, skipping discovery; needs exactly one -issuer [JWKS_URL]")
 	fs.StringVar(&c.Audience, "audience", env("AUDIENCE", ""), "expected token audience and RFC 9728 resource; required outside dev mode [AUDIENCE]")
