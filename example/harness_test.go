@@ -29,7 +29,7 @@ var binaries = []string{"nethttp", "gin"}
 
 // tools are the other programs TestMain builds: the DPoP client dev mode
 // prints.
-var tools = []string{"dpopclient"}
+var tools = []string{"dpopclient", "grpc"}
 
 // binDir holds the built programs; empty under -short.
 var binDir string

@@ -148,6 +148,7 @@ func testRealServer(t *testing.T, kind authservers.Kind) {
 	t.Run("rotation", s.rotation)
 	t.Run("other_instance", s.otherInstance)
 	t.Run("two_issuers", s.twoIssuers)
+	t.Run("grpc", s.grpcAPI)
 }
 
 // twoIssuers runs the programs with both instances as trusted issuers
