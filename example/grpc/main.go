@@ -8,11 +8,9 @@ package main
 import (
 	"context"
 	"errors"
-	"flag"
 	"fmt"
 	"io"
 	"log/slog"
-	"net"
 	"os"
 	"os/signal"
 	"strings"
@@ -59,27 +57,13 @@ func methods() map[string]grpcauth.Method {
 
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer) int {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg, err := demo.ParseConfigAddr(args, getenv, stderr, "127.0.0.1:9090")
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		fmt.Fprintf(stderr, "configuration error: %v (see -h)\n", err)
-		return 2
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "configuration error: -addr %q: %v\n", cfg.Addr, err)
-		return 2
+	ln, env, code := demo.Listen(args, getenv, stderr, "127.0.0.1:9090", log)
+	if env == nil {
+		return code
 	}
 	defer ln.Close()
-	addr := ln.Addr().String()
-	env, err := demo.NewEnv(cfg, "http://"+addr, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "configuration error: %v\n", err)
-		return 2
-	}
 	defer env.Close()
+	addr := demo.Reachable(ln.Addr())
 	guard, err := grpcauth.New(grpcauth.Options{Validator: env.Validator, Methods: methods(),
 		Renderer: middleware.Renderer{Realm: "api"},
 		OnError: func(method string, err error) {

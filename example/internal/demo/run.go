@@ -30,27 +30,13 @@ func Main(routes func(*Env) (http.Handler, error)) {
 func run(ctx context.Context, args []string, getenv func(string) string, stderr io.Writer,
 	routes func(*Env) (http.Handler, error)) int {
 	log := slog.New(slog.NewTextHandler(stderr, nil))
-	cfg, err := ParseConfig(args, getenv, stderr)
-	switch {
-	case errors.Is(err, flag.ErrHelp):
-		return 0
-	case err != nil:
-		fmt.Fprintf(stderr, "configuration error: %v (see -h)\n", err)
-		return 2
-	}
-	ln, err := net.Listen("tcp", cfg.Addr)
-	if err != nil {
-		fmt.Fprintf(stderr, "configuration error: -addr %q: %v\n", cfg.Addr, err)
-		return 2
+	ln, env, code := Listen(args, getenv, stderr, "127.0.0.1:8080", log)
+	if env == nil {
+		return code
 	}
 	defer ln.Close()
-	base := "http://" + reachable(ln.Addr())
-	env, err := NewEnv(cfg, base, log)
-	if err != nil {
-		fmt.Fprintf(stderr, "configuration error: %v\n", err)
-		return 2
-	}
 	defer env.Close()
+	base := "http://" + Reachable(ln.Addr())
 	h, err := routes(env)
 	if err != nil {
 		fmt.Fprintf(stderr, "configuration error: %v\n", err)
@@ -92,9 +78,38 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	return 0
 }
 
-// reachable is addr as a client dials it: an unspecified IP (0.0.0.0, ::)
+// Listen is what every example does before it serves: it parses the
+// configuration in args (defaultAddr is -addr's default), binds the
+// listener and builds the Env, whose base URL is http:// and the listener's
+// reachable address. When it cannot go on it has said why on stderr and
+// returns a nil Env and the exit code (0 for -h, 2 for a configuration
+// error). Close both when done.
+func Listen(args []string, getenv func(string) string, stderr io.Writer, defaultAddr string, log *slog.Logger) (net.Listener, *Env, int) {
+	cfg, err := ParseConfigAddr(args, getenv, stderr, defaultAddr)
+	switch {
+	case errors.Is(err, flag.ErrHelp):
+		return nil, nil, 0
+	case err != nil:
+		fmt.Fprintf(stderr, "configuration error: %v (see -h)\n", err)
+		return nil, nil, 2
+	}
+	ln, err := net.Listen("tcp", cfg.Addr)
+	if err != nil {
+		fmt.Fprintf(stderr, "configuration error: -addr %q: %v\n", cfg.Addr, err)
+		return nil, nil, 2
+	}
+	env, err := NewEnv(cfg, "http://"+Reachable(ln.Addr()), log)
+	if err != nil {
+		ln.Close()
+		fmt.Fprintf(stderr, "configuration error: %v\n", err)
+		return nil, nil, 2
+	}
+	return ln, env, 0
+}
+
+// Reachable is addr as a client dials it: an unspecified IP (0.0.0.0, ::)
 // becomes the loopback address of its family.
-func reachable(addr net.Addr) string {
+func Reachable(addr net.Addr) string {
 	tcp, ok := addr.(*net.TCPAddr)
 	if !ok {
 		return addr.String()
