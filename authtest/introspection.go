@@ -181,15 +181,25 @@ func writeJSON(w http.ResponseWriter, status int, v any) {
 	_ = json.NewEncoder(w).Encode(v)
 }
 
-// serveIntrospection is POST {issuer}/introspect (RFC 7662 §2).
-func (p *Provider) serveIntrospection(w http.ResponseWriter, r *http.Request) {
+// clientRequest reads the form of a client's POST (at most 64 KiB) and
+// authenticates the registered client, answering invalid_request or
+// invalid_client when it cannot; it reports whether the request goes on.
+func (p *Provider) clientRequest(w http.ResponseWriter, r *http.Request) bool {
 	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
 	if err := r.ParseForm(); err != nil {
 		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
-		return
+		return false
 	}
 	if !p.authenticate(r) {
 		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+		return false
+	}
+	return true
+}
+
+// serveIntrospection is POST {issuer}/introspect (RFC 7662 §2).
+func (p *Provider) serveIntrospection(w http.ResponseWriter, r *http.Request) {
+	if !p.clientRequest(w, r) {
 		return
 	}
 	p.mu.Lock()
@@ -223,13 +233,11 @@ func (p *Provider) serveIntrospection(w http.ResponseWriter, r *http.Request) {
 // serveRevocation is POST {issuer}/revoke (RFC 7009 §2): 200 whether or
 // not the token was known.
 func (p *Provider) serveRevocation(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil || r.PostForm.Get("token") == "" {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
+	if !p.clientRequest(w, r) {
 		return
 	}
-	if !p.authenticate(r) {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+	if r.PostForm.Get("token") == "" {
+		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
 		return
 	}
 	p.Revoke(r.PostForm.Get("token"))

@@ -23,13 +23,7 @@ type lazyVerifier struct {
 // parameters. With a DPoP proof (RFC 9449 §5) the token is bound to its key
 // and its token_type is DPoP.
 func (p *Provider) serveToken(w http.ResponseWriter, r *http.Request) {
-	r.Body = http.MaxBytesReader(w, r.Body, 64<<10)
-	if err := r.ParseForm(); err != nil {
-		writeJSON(w, http.StatusBadRequest, map[string]string{"error": "invalid_request"})
-		return
-	}
-	if !p.authenticate(r) {
-		writeJSON(w, http.StatusUnauthorized, map[string]string{"error": "invalid_client"})
+	if !p.clientRequest(w, r) {
 		return
 	}
 	if r.PostForm.Get("grant_type") != "client_credentials" {

@@ -78,10 +78,19 @@ func (g *Guard) Reject(w http.ResponseWriter, r *http.Request, err error) {
 // to w and returns false: 401 without or with a bad token, 400 for malformed
 // credentials, 503 while no signing keys are held.
 func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+	return g.authenticate(w, r, false)
+}
+
+// authenticate is Authenticate; optional lets a request without any
+// credentials through unchanged.
+func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, optional bool) (*http.Request, bool) {
 	if g.passes(r) {
 		return r, true
 	}
 	c, where, err := g.v.authenticate(r)
+	if optional && errors.Is(err, ErrNoCredentials) && len(r.Header["Authorization"]) == 0 {
+		return r, true // anonymous (a form body without access_token, say)
+	}
 	if err != nil {
 		g.Reject(w, r, err)
 		return nil, false
@@ -99,10 +108,10 @@ func (g *Guard) Authenticate(w http.ResponseWriter, r *http.Request) (*http.Requ
 // it returns r unchanged and true. Credentials that cannot be accepted,
 // another scheme included, are rejected, never ignored.
 func (g *Guard) Optional(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
-	if g.passes(r) || !g.v.sources.present(r) {
+	if !g.v.sources.present(r) {
 		return r, true
 	}
-	return g.Authenticate(w, r)
+	return g.authenticate(w, r, true)
 }
 
 // Rule is an authorization rule on a request's claims: nil allows the

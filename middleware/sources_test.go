@@ -179,6 +179,16 @@ func TestGuardTokenSources(t *testing.T) {
 	if _, ok := g.Optional(rec, r); ok || rec.Code != 401 {
 		t.Fatalf("Optional with a bad cookie token: ok %v, status %d", ok, rec.Code)
 	}
+	// With Form on, an anonymous form post stays anonymous.
+	gf, _ := middleware.NewGuard(middleware.Options{Validator: validatorFor(t, p, func(c *middleware.Config) { c.TokenSources.Form = true })})
+	r = httptest.NewRequest("POST", "/", strings.NewReader("amount=5"))
+	r.Header.Set("Content-Type", "application/x-www-form-urlencoded")
+	rec = httptest.NewRecorder()
+	if r2, ok := gf.Optional(rec, r); !ok || rec.Code != 200 {
+		t.Fatalf("Optional with a form body without a token: ok %v, status %d", ok, rec.Code)
+	} else if _, has := middleware.FromContext(r2.Context()); has {
+		t.Fatal("an anonymous form post got claims")
+	}
 }
 
 func TestTokenSourcesConfig(t *testing.T) {
