@@ -211,7 +211,7 @@ func (p *parser) header(doc []byte, h *header) error {
 // payload is what the validator reads from the claims set, or from an
 // introspection response (RFC 7662 §2.2), which adds active and token_type.
 type payload struct {
-	iss, sub, jti, clientID, azp, org string
+	iss, sub, jti, sid, clientID, azp, org string
 	aud                               []string
 	exp, nbf, iat                     float64
 	hasExp, hasNbf, hasIat, hasOrg    bool
@@ -279,6 +279,8 @@ func (p *parser) claims(doc []byte, c *payload, o claimsOptions) error {
 			c.hasIat = true
 		case "jti":
 			c.jti, err = p.str()
+		case "sid":
+			c.sid, err = p.str()
 		case "client_id":
 			c.clientID, err = p.str()
 		case "azp":

@@ -119,6 +119,13 @@ type Config struct {
 	// Logger and counted in Stats). Opaque tokens never fail open. Zero:
 	// such a JWT gets 503, like any token that cannot be checked.
 	IntrospectionFailOpen bool
+	// Revocations, when set, is asked about every token that passed every
+	// other check but Check, on every request (cache hits included): a
+	// token it says is revoked gets 401 invalid_token, and an error from it
+	// 503. revocation.Set keeps revocations in memory, for one replica; the
+	// redisstore package shares them between replicas. Zero: no revocation
+	// list (introspection and RevocationCheck still apply).
+	Revocations Revocations
 	// Logger receives what the validator logs: fail-open decisions, never
 	// token contents. Zero: slog.Default().
 	Logger *slog.Logger
@@ -166,6 +173,8 @@ type Validator struct {
 	strict  bool
 	maxAge  time.Duration
 
+	revoked Revocations
+
 	intro      Introspector
 	revocation bool
 	introTTL   time.Duration
@@ -177,7 +186,7 @@ type Validator struct {
 }
 
 // registered claim names that cannot name the organization claim.
-var registered = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "client_id", "azp",
+var registered = []string{"iss", "sub", "aud", "exp", "nbf", "iat", "jti", "sid", "client_id", "azp",
 	"scope", "scp", "cnf", "permissions"}
 
 // check reports every mistake in c, before defaults apply.
@@ -250,6 +259,7 @@ func New(cfg Config) (*Validator, error) {
 		now:         cfg.Now,
 		log:         cfg.Logger,
 		intro:       cfg.Introspector,
+		revoked:     cfg.Revocations,
 		revocation:  cfg.RevocationCheck,
 		introTTL:    cfg.IntrospectionTTL,
 		allowNoAud:  cfg.IntrospectionAllowNoAudience,
@@ -312,8 +322,9 @@ func New(cfg Config) (*Validator, error) {
 // order: size, shape, header (alg allowed, typ, no crit, not a JWE), the
 // signature with the key the key source binds to kid and alg, then the
 // claims: exp present and not passed, nbf and iat not in the future (with
-// leeway), iss, aud, the organization claim, valid scopes, the revocation
-// check, and finally Config.Check. A sender-constrained token (cnf) is
+// leeway), iss, aud, the organization claim, valid scopes, then
+// Config.Revocations, the introspection revocation check, and finally
+// Config.Check. A sender-constrained token (cnf) is
 // refused: its binding needs the request, so use Authenticate. Every error
 // is an *Error.
 func (v *Validator) Validate(ctx context.Context, raw string) (*Claims, error) {
@@ -344,6 +355,11 @@ func (v *Validator) validate(ctx context.Context, raw string, fromHeader bool) (
 	}
 	if err := v.checkTime(c); err != nil {
 		return nil, err
+	}
+	if v.revoked != nil {
+		if err := v.checkRevoked(c); err != nil {
+			return nil, err
+		}
 	}
 	if isJWT && v.revocation {
 		if err := v.confirm(ctx, raw, c); err != nil {
@@ -558,6 +574,7 @@ func (v *Validator) common(pl *payload, doc string, pol *issuerPolicy) (*Claims,
 		Audience:       pl.aud,
 		Expiry:         unixTime(pl.exp),
 		ID:             pl.jti,
+		SessionID:      pl.sid,
 		ClientID:       pl.clientID,
 		OrganizationID: pl.org,
 		Scopes:         set,
@@ -645,8 +662,10 @@ type Claims struct {
 	Expiry    time.Time
 	IssuedAt  time.Time
 	NotBefore time.Time
-	// ID is jti.
-	ID string
+	// ID is jti; SessionID is sid, the authorization server's session the
+	// token was issued in (OpenID Connect), "" when absent.
+	ID        string
+	SessionID string
 	// ClientID is client_id, or azp when client_id is absent.
 	ClientID string
 	// OrganizationID is the organization claim (Config.OrganizationClaim).
