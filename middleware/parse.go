@@ -212,18 +212,18 @@ func (p *parser) header(doc []byte, h *header) error {
 // introspection response (RFC 7662 §2.2), which adds active and token_type.
 type payload struct {
 	iss, sub, jti, sid, clientID, azp, org string
-	aud                               []string
-	exp, nbf, iat                     float64
-	hasExp, hasNbf, hasIat, hasOrg    bool
-	hasAud, hasIss                    bool
-	scope                             string
-	scp, permissions                  []string
-	hasScope                          bool
-	cnf, cnfOther                     bool
-	cnfJKT, cnfX5T                    string
-	active, hasActive                 bool
-	tokenType, tokenUse               string
-	hasTokenType, hasTokenUse         bool
+	aud                                    []string
+	exp, nbf, iat                          float64
+	hasExp, hasNbf, hasIat, hasOrg         bool
+	hasAud, hasIss                         bool
+	scope                                  string
+	scp, permissions                       []string
+	hasScope                               bool
+	cnf, cnfOther                          bool
+	cnfJKT, cnfX5T                         string
+	active, hasActive                      bool
+	tokenType, tokenUse                    string
+	hasTokenType, hasTokenUse              bool
 }
 
 // claimsOptions say how to read a claims set: orgClaim names the
