@@ -3,6 +3,9 @@ package redisstore_test
 import (
 	"net"
 	"testing"
+	"time"
+
+	"github.com/redis/go-redis/v9"
 )
 
 // blackhole returns the address of a listener that accepts connections and
@@ -30,4 +33,8 @@ func blackhole(t *testing.T) string {
 		}
 	})
 	return l.Addr().String()
+}
+
+func redisZ(until time.Time, doc []byte) redis.Z {
+	return redis.Z{Score: float64(until.UnixMilli()), Member: string(doc)}
 }

@@ -54,9 +54,9 @@ var ErrStale = errors.New("redisstore: the revocation list has not been synchron
 // round trip. Revoke adds an entry here, to a sorted set in Redis (scored
 // by its end) and publishes it on a channel every replica subscribes to;
 // after every (re)connection, and every ResyncInterval, each replica reads
-// the whole sorted set again and writes back what it holds that Redis lost
-// (a restart without persistence), so a missed message is never a missed
-// revocation.
+// the whole sorted set again and writes back (and publishes) what it holds
+// that Redis lost (a restart without persistence), so a missed message is
+// never a missed revocation.
 //
 // Anything with a Redis client can publish a revocation (an authorization
 // server's hook on logout or consent withdrawal): ZADD <prefix>revocations
@@ -270,7 +270,12 @@ func (r *Revocations) resync(ctx context.Context) {
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRemRangeByScore(ctx, r.key, "-inf", now)
 		if len(missing) > 0 {
+			// Published too: replicas that resynced before this one
+			// learn them now.
 			p.ZAdd(ctx, r.key, missing...)
+			for _, z := range missing {
+				p.Publish(ctx, r.key, z.Member)
+			}
 		}
 		return nil
 	})
