@@ -16,6 +16,8 @@ var boundaries = []struct {
 }{
 	{"github.com/gin-gonic/gin", []string{"adapters/ginauth", "example/gin"}},
 	{"google.golang.org/grpc", []string{"adapters/grpcauth", "example/grpc", "example/grpc/..."}},
+	// go-redis only where replicas share state: redisstore, and the examples (-redis).
+	{"github.com/redis/go-redis/v9", []string{"redisstore", "example/..."}},
 	// The key contract and the validator compile no JWKS machinery: a
 	// validator over your own key set needs none of it.
 	// (The adapters' shared test fixture uses a jwks.Source for its 503 cases.)

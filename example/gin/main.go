@@ -27,6 +27,10 @@ func routes(env *demo.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	revoke, err := guard.RequireAll(demo.ScopeRevoke)
+	if err != nil {
+		return nil, err
+	}
 	sameOrg := guard.RequireOrganization(ginauth.Param("orgId"))
 
 	// claims is what guard.Authenticate stored.
@@ -61,6 +65,9 @@ func routes(env *demo.Env) (http.Handler, error) {
 		env.App.CreateInvoice(claims(c).OrganizationID, c.GetHeader("Content-Type"), c.Request.Body).Write(c.Writer)
 	})
 	get(api, "/orgs/:orgId/clients", readClients, sameOrg, listClients)
+	api.POST("/revocations", revoke, func(c *gin.Context) {
+		env.Revoke(c.Request.Context(), c.GetHeader("Content-Type"), c.Request.Body).Write(c.Writer)
+	})
 	if env.Dev != nil {
 		for _, route := range demo.DevRoutes {
 			method, path, _ := strings.Cut(route, " ")

@@ -25,6 +25,10 @@ func routes(env *demo.Env) (http.Handler, error) {
 	if err != nil {
 		return nil, err
 	}
+	revoke, err := guard.RequireAll(demo.ScopeRevoke)
+	if err != nil {
+		return nil, err
+	}
 	sameOrg := guard.RequireOrganization(httpauth.PathValue("orgId"))
 
 	// claims is what guard.Authenticate put in the context.
@@ -42,6 +46,10 @@ func routes(env *demo.Env) (http.Handler, error) {
 		env.App.CreateInvoice(claims(r).OrganizationID, r.Header.Get("Content-Type"), r.Body).Write(w)
 	})
 
+	revocations := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		env.Revoke(r.Context(), r.Header.Get("Content-Type"), r.Body).Write(w)
+	})
+
 	mux := http.NewServeMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { env.Health().Write(w) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { env.Ready().Write(w) })
@@ -50,6 +58,7 @@ func routes(env *demo.Env) (http.Handler, error) {
 	mux.Handle("GET /api/v1/clients", guard.Authenticate(readClients(listClients)))
 	mux.Handle("POST /api/v1/invoices", guard.Authenticate(writeInvoices(createInvoice)))
 	mux.Handle("GET /api/v1/orgs/{orgId}/clients", guard.Authenticate(readClients(sameOrg(listClients))))
+	mux.Handle("POST /api/v1/revocations", guard.Authenticate(revoke(revocations)))
 	if env.Dev != nil {
 		for _, route := range demo.DevRoutes {
 			mux.Handle(route, env.Dev)

@@ -18,6 +18,8 @@ import (
 const (
 	ScopeReadClients   = "read:clients"
 	ScopeWriteInvoices = "write:invoices"
+	// ScopeRevoke is the operators' scope of POST /api/v1/revocations.
+	ScopeRevoke = "admin:revocations"
 )
 
 // Limits of the business routes.
@@ -163,16 +165,9 @@ func (a *App) NewInvoice(org, clientID string, amount int64) (Invoice, error) {
 // 415), and issues an invoice to that client of org. A client of another
 // organization is as unknown as one that does not exist: 404.
 func (a *App) CreateInvoice(org, contentType string, body io.Reader) Reply {
-	if mt, _, err := mime.ParseMediaType(contentType); err != nil || mt != "application/json" {
-		return Error(http.StatusUnsupportedMediaType, "unsupported_media_type", "the request body must be application/json")
-	}
-	raw, err := io.ReadAll(io.LimitReader(body, MaxBodyBytes+1))
-	if err != nil {
-		return Error(http.StatusBadRequest, "invalid_request", "the request body could not be read")
-	}
-	if len(raw) > MaxBodyBytes {
-		return Error(http.StatusRequestEntityTooLarge, "invalid_request",
-			fmt.Sprintf("the request body exceeds %d bytes", MaxBodyBytes))
+	raw, bad := readJSON(contentType, body)
+	if bad != nil {
+		return *bad
 	}
 	var req struct {
 		ClientID string `json:"clientId"`
@@ -194,4 +189,23 @@ func (a *App) CreateInvoice(org, contentType string, body io.Reader) Reply {
 		return Error(http.StatusBadRequest, "invalid_request", err.Error())
 	}
 	return Reply{http.StatusCreated, inv}
+}
+
+// readJSON reads a request body that must be application/json of at most
+// MaxBodyBytes; the Reply is the error response when it is not.
+func readJSON(contentType string, body io.Reader) ([]byte, *Reply) {
+	if mt, _, err := mime.ParseMediaType(contentType); err != nil || mt != "application/json" {
+		r := Error(http.StatusUnsupportedMediaType, "unsupported_media_type", "the request body must be application/json")
+		return nil, &r
+	}
+	raw, err := io.ReadAll(io.LimitReader(body, MaxBodyBytes+1))
+	if err != nil {
+		r := Error(http.StatusBadRequest, "invalid_request", "the request body could not be read")
+		return nil, &r
+	}
+	if len(raw) > MaxBodyBytes {
+		r := Error(http.StatusRequestEntityTooLarge, "invalid_request", fmt.Sprintf("the request body exceeds %d bytes", MaxBodyBytes))
+		return nil, &r
+	}
+	return raw, nil
 }

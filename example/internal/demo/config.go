@@ -16,6 +16,7 @@ import (
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/internal/fetch"
 	"github.com/clientcasa/oauthguard/middleware"
+	"github.com/redis/go-redis/v9"
 )
 
 // The range of Config.Leeway that ParseConfig accepts: enough for ordinary
@@ -78,6 +79,12 @@ type Config struct {
 	// ExternalURL is the public base URL proofs' htu must name
 	// [EXTERNAL_URL]; zero: the scheme and Host the request arrived with.
 	ExternalURL string
+
+	// Redis is a redis:// (or rediss://) URL [REDIS_URL]: the replicas
+	// sharing it share the DPoP replay store, the introspection cache and
+	// the revocation list (package redisstore). Zero: all three in memory,
+	// right for one replica. Its password, if any, is never printed.
+	Redis string
 }
 
 // DPoPMode is c.DPoP as a middleware.DPoPMode.
@@ -138,6 +145,8 @@ func ParseConfigAddr(args []string, getenv func(string) string, out io.Writer, d
 		"DPoP-bound tokens (RFC 9449): disabled, allowed (with their proofs, beside bearer tokens) or required [DPOP]")
 	fs.StringVar(&c.ExternalURL, "external-url", env("EXTERNAL_URL", ""),
 		"the public base `URL` DPoP proofs must name (htu), behind a proxy; default: the scheme and Host of each request [EXTERNAL_URL]")
+	fs.StringVar(&c.Redis, "redis", "",
+		"a redis:// `URL` shared by the replicas: DPoP replay store, introspection cache and revocation list; default: in memory [REDIS_URL]")
 	revocation := fs.String("revocation-check", env("REVOCATION_CHECK", "off"),
 		"confirm every JWT by introspection: off, or how long an active answer is reused, such as 0s or 5s [REVOCATION_CHECK]")
 	if err := fs.Parse(args); err != nil {
@@ -145,6 +154,14 @@ func ParseConfigAddr(args []string, getenv func(string) string, out io.Writer, d
 	}
 	if fs.NArg() > 0 {
 		return Config{}, fmt.Errorf("unexpected arguments %q", fs.Args())
+	}
+	if c.Redis == "" { // not a flag default: -h would print its password
+		c.Redis = getenv("REDIS_URL")
+	}
+	if c.Redis != "" {
+		if _, err := redis.ParseURL(c.Redis); err != nil {
+			return Config{}, errors.New("-redis is not a redis:// or rediss:// URL (redis://[user:password@]host:port[/db])")
+		}
 	}
 	if *issuers != "" {
 		for iss := range strings.SplitSeq(*issuers, ",") {

@@ -1,6 +1,9 @@
 package demo
 
 import (
+	"context"
+	"crypto/sha256"
+	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -14,6 +17,9 @@ import (
 	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
+	"github.com/clientcasa/oauthguard/redisstore"
+	"github.com/clientcasa/oauthguard/revocation"
+	"github.com/redis/go-redis/v9"
 )
 
 // Env is what a router is built from.
@@ -45,6 +51,11 @@ type Env struct {
 	static       *keyset.Set             // the keys, in dev mode
 	introspector middleware.Introspector // dev mode's
 	dpop         bool                    // DPoP-bound tokens are accepted
+
+	// The revocation list: in memory, or shared through Redis (-redis).
+	revoke func(context.Context, revocation.Revocation) (revocation.Revocation, error)
+	redis  *redis.Client
+	shared *redisstore.Revocations
 }
 
 // DevRoutes are the routes Env.Dev serves: in dev mode the server is its own
@@ -108,6 +119,17 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 			}
 		}
 	}
+	if cfg.Redis != "" {
+		err = env.useRedis(cfg, &vc)
+	} else {
+		local := revocation.NewSet(0, nil)
+		vc.Revocations = local
+		env.revoke = func(_ context.Context, r revocation.Revocation) (revocation.Revocation, error) { return local.Revoke(r) }
+	}
+	if err != nil {
+		env.Close()
+		return nil, err
+	}
 	env.Validator, err = middleware.New(vc)
 	env.dpop = cfg.DPoPMode() != middleware.DPoPDisabled
 	if err == nil {
@@ -125,6 +147,73 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 		return nil, err
 	}
 	return env, nil
+}
+
+// useRedis shares the three stores of several replicas through cfg.Redis:
+// the DPoP replay store, the introspection answers (keyed by a hash whose
+// key derives from the introspection client's secret, which every replica
+// has) and the revocation list.
+func (env *Env) useRedis(cfg Config, vc *middleware.Config) error {
+	opt, err := redis.ParseURL(cfg.Redis)
+	if err != nil {
+		return errors.New("-redis is not a redis:// URL")
+	}
+	opt.ContextTimeoutEnabled = true // redisstore's timeouts bound every call
+	env.redis = redis.NewClient(opt)
+	vc.DPoP.Proofs.Replay = redisstore.NewReplayStore(env.redis, redisstore.Options{})
+	env.shared = redisstore.NewRevocations(env.redis, redisstore.RevocationOptions{Logger: env.Log})
+	vc.Revocations, env.revoke = env.shared, env.shared.Revoke
+	secret := cfg.IntrospectionClientSecret
+	if cfg.Dev() {
+		secret = env.DevClient.Secret
+	}
+	key := sha256.Sum256([]byte("oauthguard example: introspection cache key\x00" + secret))
+	share := func(in middleware.Introspector) (middleware.Introspector, error) {
+		if in == nil {
+			return nil, nil
+		}
+		return redisstore.NewIntrospector(env.redis, in, redisstore.IntrospectionOptions{HashKey: key[:], TTL: vc.IntrospectionTTL})
+	}
+	for i := range vc.Trusted {
+		if vc.Trusted[i].Introspector, err = share(vc.Trusted[i].Introspector); err != nil {
+			return err
+		}
+	}
+	if len(vc.Trusted) > 0 {
+		vc.Introspector = vc.Trusted[0].Introspector
+	} else if vc.Introspector, err = share(vc.Introspector); err != nil {
+		return err
+	}
+	return nil
+}
+
+// Revoke is POST /api/v1/revocations: the body is a revocation as JSON
+// ({"kind": "jti"|"sid"|"sub"|"client_id"|"sub+client_id", "value": ...,
+// "client": ..., "iss": ..., "at": ..., "until": ...}), put in force on
+// this replica and, with -redis, published to every other. 201 with the
+// revocation as recorded; 400 for a bad one; 503 when it could not be
+// published (it is in force here: retry).
+func (env *Env) Revoke(ctx context.Context, contentType string, body io.Reader) Reply {
+	raw, bad := readJSON(contentType, body)
+	if bad != nil {
+		return *bad
+	}
+	var r revocation.Revocation
+	if err := r.UnmarshalJSON(raw); err != nil {
+		return Error(http.StatusBadRequest, "invalid_request", err.Error())
+	}
+	r, err := env.revoke(ctx, r)
+	switch {
+	case errors.Is(err, revocation.ErrInvalid):
+		return Error(http.StatusBadRequest, "invalid_request", err.Error())
+	case errors.Is(err, revocation.ErrFull):
+		return Error(http.StatusServiceUnavailable, "temporarily_unavailable", "the revocation list is full")
+	case err != nil:
+		env.Log.Warn("revocation not published", "error", err.Error())
+		return Error(http.StatusServiceUnavailable, "temporarily_unavailable",
+			"the revocation is in force on this replica but could not be published to the others: retry")
+	}
+	return Reply{http.StatusCreated, r}
 }
 
 // trusted makes each issuer's key source, by discovery from its metadata
@@ -266,6 +355,10 @@ func (env *Env) Health() Reply {
 	if each != nil {
 		body["issuers"] = each
 	}
+	if env.shared != nil {
+		h := env.shared.Health()
+		body["revocations"] = map[string]any{"synced": h.Synced, "ready": h.Ready, "entries": h.Entries}
+	}
 	return Reply{http.StatusOK, body}
 }
 
@@ -287,6 +380,10 @@ func (env *Env) Ready() Reply {
 		}
 		return Error(http.StatusServiceUnavailable, "temporarily_unavailable", desc)
 	}
+	if env.shared != nil && !env.shared.Health().Ready {
+		return Error(http.StatusServiceUnavailable, "temporarily_unavailable",
+			"the revocation list has not been synchronised with Redis for too long")
+	}
 	body := map[string]any{"status": "ready", "keys": n}
 	if each != nil {
 		body["issuers"] = each
@@ -300,8 +397,14 @@ func (env *Env) LogRejection(r *http.Request, err error) {
 	env.Log.Info("request rejected", "method", r.Method, "path", r.URL.Path, "error", err.Error())
 }
 
-// Close stops refreshing the keys.
+// Close stops refreshing the keys and synchronising the revocation list.
 func (env *Env) Close() {
+	if env.shared != nil {
+		env.shared.Close()
+	}
+	if env.redis != nil {
+		_ = env.redis.Close()
+	}
 	for _, src := range env.remote {
 		src.Close()
 	}
