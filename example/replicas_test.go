@@ -43,7 +43,9 @@ func TestReplicasShareRedis(t *testing.T) {
 		for _, p := range replicas {
 			p.waitReady(t)
 		}
-		me := func(p *proc, tok string) response { return do(t, request{path: p.URL + "/api/v1/me", auth: bearer(tok)}) }
+		me := func(p *proc, tok string) response {
+			return do(t, request{path: p.URL + "/api/v1/me", auth: bearer(tok)})
+		}
 		admin := mint(t, as.Provider, authtest.Token{Scopes: []string{"admin:revocations"}})
 		revoke := func(p *proc, body string) response {
 			return do(t, request{path: p.URL + "/api/v1/revocations", auth: bearer(admin), body: body})

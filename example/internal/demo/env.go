@@ -124,7 +124,9 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 	} else {
 		local := revocation.NewSet(0, nil)
 		vc.Revocations = local
-		env.revoke = func(_ context.Context, r revocation.Revocation) (revocation.Revocation, error) { return local.Revoke(r) }
+		env.revoke = func(_ context.Context, r revocation.Revocation) (revocation.Revocation, error) {
+			return local.Revoke(r)
+		}
 	}
 	if err != nil {
 		env.Close()
