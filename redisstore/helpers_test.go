@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/clientcasa/oauthguard/dpop"
 	"github.com/redis/go-redis/v9"
 )
 
@@ -38,3 +39,5 @@ func blackhole(t *testing.T) string {
 func redisZ(until time.Time, doc []byte) redis.Z {
 	return redis.Z{Score: float64(until.UnixMilli()), Member: string(doc)}
 }
+
+func newMemory() *dpop.MemoryStore { return dpop.NewMemoryStore(1<<22, nil) }

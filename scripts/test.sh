@@ -16,6 +16,12 @@ if [ -n "$unformatted" ]; then echo "gofmt would change:"; echo "$unformatted"; 
 # file lock, before the first server starts. Node.js and npm must be on PATH.
 command -v node >/dev/null && command -v npm >/dev/null || { echo "node and npm are required"; exit 1; }
 
+# The Redis tests (redisstore, the examples' replicas) start their own redis-server on 127.0.0.1
+# (free port, no persistence) through internal/redistest; Debian's package is installed if missing.
+echo "== redis-server"
+bash internal/redistest/install.sh
+redis-server --version | cut -d' ' -f1-3
+
 echo "== go vet"
 go vet ./...
 
@@ -42,7 +48,7 @@ echo "== bench module: go vet, quick tests (benchmarks: bench/run.sh)"
 # FUZZTIME=<duration or Nx> overrides every budget; see README "Security".
 echo "== fuzz"
 for target in middleware:FuzzValidate:20000x middleware:FuzzBearerToken:50000x middleware:FuzzClaimsJSON:20000x \
-  middleware:FuzzIntrospection:20000x middleware:FuzzTokenSources:20000x dpop:FuzzVerify:20000x jwks:FuzzJWKS:5000x scopes:FuzzParse:300000x example/internal/demo:FuzzCreateInvoice:20000x \
+  middleware:FuzzIntrospection:20000x middleware:FuzzTokenSources:20000x dpop:FuzzVerify:20000x revocation:FuzzRevocationJSON:50000x jwks:FuzzJWKS:5000x scopes:FuzzParse:300000x example/internal/demo:FuzzCreateInvoice:20000x \
   example/internal/demo:FuzzClients:100000x; do
   IFS=: read -r pkg name budget <<< "$target"
   go test -run '^$' -fuzz "^${name}\$" -fuzztime "${FUZZTIME:-$budget}" "./$pkg" > /tmp/fuzz-$$.log 2>&1 ||
