@@ -59,6 +59,6 @@ rm -f /tmp/fuzz-$$.log
 
 # The loopback load test runs a reduced count under the race detector; here it
 # runs its full 100k requests.
-echo "== load test (no race detector, 100k requests)"
-go test -count=1 -v -run TestLoadWithJWKSFaults ./adapters/ | grep -E '^(load:|--- |ok|FAIL)'
+echo "== load tests (no race detector: 100k requests; 20k over three replicas on Redis)"
+go test -count=1 -v -run 'TestLoadWithJWKSFaults|TestLoadReplicasOnRedis' ./adapters/ | grep -E '^(load( \(3 replicas on Redis\))?:|--- |ok|FAIL)'
 
