@@ -136,7 +136,9 @@ func TestLoadReplicasOnRedis(t *testing.T) {
 		status        int
 		opaque, proof bool
 	}
-	plain := func(tok string) func() (string, string) { return func() (string, string) { return "Bearer " + tok, "" } }
+	plain := func(tok string) func() (string, string) {
+		return func() (string, string) { return "Bearer " + tok, "" }
+	}
 	valid := mint(authtest.Token{Scopes: read})
 	kinds := []kind{
 		{"valid", plain(valid), 200, false, false},
