@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/http/httptest"
 	"runtime"
@@ -14,12 +15,21 @@ import (
 	"time"
 
 	"github.com/clientcasa/oauthguard/adapters/ginauth"
+	"github.com/clientcasa/oauthguard/adapters/grpcauth"
 	"github.com/clientcasa/oauthguard/adapters/httpauth"
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/keyset"
 	"github.com/clientcasa/oauthguard/middleware"
+	"github.com/clientcasa/oauthguard/scopes"
 	"github.com/gin-gonic/gin"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 // loadCase is one kind of token and the status it must always get on
@@ -30,7 +40,8 @@ type loadCase struct {
 	status int
 }
 
-// TestLoadWithJWKSFaults drives both adapters over real loopback listeners
+// TestLoadWithJWKSFaults drives the three adapters (net/http, gin, and gRPC,
+// whose statuses count as their HTTP equivalents) over real loopback listeners
 // with a mix of good and bad tokens while the JWKS rotates, then fails with
 // 500, hangs, serves garbage and recovers. Every answer must be the right one
 // for its token, JWKS fetches must stay within the rate limit, and goroutines
@@ -67,7 +78,10 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	servers := []*httptest.Server{httptest.NewServer(httpServer(t, v)), httptest.NewServer(ginServer(t, v))}
+	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
+		MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64, DisableCompression: true}}
+	targets := []target{httpTarget(httptest.NewServer(httpServer(t, v)), client), httpTarget(httptest.NewServer(ginServer(t, v)), client),
+		grpcTarget(t, v)}
 
 	mint := func(tok authtest.Token) string {
 		s, err := as.Mint(tok)
@@ -97,20 +111,15 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 		return valid
 	}, 200})
 
-	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
-		MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64, DisableCompression: true}}
-
 	// Phase 0: the JWKS has answered 500 from the start. Nothing was ever
 	// fetched, so every request is 503 with Retry-After.
-	for _, srv := range servers {
-		resp, err := client.Do(request(srv.URL, valid))
+	for _, tg := range targets {
+		status, retry, err := tg.call(valid)
 		if err != nil {
 			t.Fatal(err)
 		}
-		_, _ = io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 503 || resp.Header.Get("Retry-After") == "" {
-			t.Fatalf("before any key: status %d, Retry-After %q", resp.StatusCode, resp.Header.Get("Retry-After"))
+		if status != 503 || !retry {
+			t.Fatalf("%s before any key: status %d, Retry-After %v", tg.name, status, retry)
 		}
 	}
 	as.SetFault(authtest.FaultNone)
@@ -209,23 +218,21 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 					}
 				}
 				c := cases[i%len(cases)]
-				srv := servers[(i/len(cases))%len(servers)]
-				resp, err := client.Do(request(srv.URL, c.token()))
+				tg := targets[(i/len(cases))%len(targets)]
+				status, _, err := tg.call(c.token())
 				sent.Add(1)
 				if err != nil {
 					wrong.Add(1)
-					msg := c.name + ": " + err.Error()
+					msg := tg.name + ": " + c.name + ": " + err.Error()
 					firstWrong.CompareAndSwap(nil, &msg)
 					continue
 				}
-				_, _ = io.Copy(io.Discard, resp.Body)
-				resp.Body.Close()
-				if resp.StatusCode >= 500 {
+				if status >= 500 {
 					fiveXX.Add(1)
 				}
-				if resp.StatusCode != c.status {
+				if status != c.status {
 					wrong.Add(1)
-					msg := fmt.Sprintf("%s: status %d, want %d", c.name, resp.StatusCode, c.status)
+					msg := fmt.Sprintf("%s: %s: status %d, want %d", tg.name, c.name, status, c.status)
 					firstWrong.CompareAndSwap(nil, &msg)
 				}
 			}
@@ -238,8 +245,8 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 	as.SetFault(authtest.FaultNone)
 
 	fetches := as.JWKSFetches() - fetchesAtStart
-	for _, srv := range servers {
-		srv.Close()
+	for _, tg := range targets {
+		tg.close()
 	}
 	client.CloseIdleConnections()
 	src.Close()
@@ -288,6 +295,66 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 }
 
 func constant(s string) func() string { return func() string { return s } }
+
+// target is one guarded server of the load test: call sends one request
+// with token and returns its status (a gRPC code as its HTTP equivalent)
+// and whether it said to retry later (Retry-After; gRPC's Unavailable).
+type target struct {
+	name  string
+	call  func(token string) (status int, retry bool, err error)
+	close func()
+}
+
+func httpTarget(srv *httptest.Server, client *http.Client) target {
+	return target{name: "http " + srv.URL, close: srv.Close, call: func(token string) (int, bool, error) {
+		resp, err := client.Do(request(srv.URL, token))
+		if err != nil {
+			return 0, false, err
+		}
+		_, _ = io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		return resp.StatusCode, resp.Header.Get("Retry-After") != "", nil
+	}}
+}
+
+// grpcTarget guards the gRPC health service's Check with read:clients and
+// the organization its request names (org_acme, as the HTTP route's path).
+func grpcTarget(t *testing.T, v *middleware.Validator) target {
+	g, err := grpcauth.New(grpcauth.Options{Validator: v, Methods: map[string]grpcauth.Method{
+		healthpb.Health_Check_FullMethodName: {Scopes: scopes.All("read:clients"),
+			Organization: func(req any) string { return req.(*healthpb.HealthCheckRequest).GetService() }},
+	}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	srv := grpc.NewServer(grpc.UnaryInterceptor(g.UnaryServerInterceptor()))
+	hs := health.NewServer()
+	hs.SetServingStatus("org_acme", healthpb.HealthCheckResponse_SERVING)
+	healthpb.RegisterHealthServer(srv, hs)
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	go func() { _ = srv.Serve(ln) }()
+	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	hc := healthpb.NewHealthClient(conn)
+	httpStatus := map[codes.Code]int{codes.OK: 200, codes.Unauthenticated: 401, codes.PermissionDenied: 403, codes.Unavailable: 503}
+	return target{name: "grpc " + ln.Addr().String(), close: func() { conn.Close(); srv.Stop() }, call: func(token string) (int, bool, error) {
+		ctx, cancel := context.WithTimeout(metadata.AppendToOutgoingContext(context.Background(), "authorization", "Bearer "+token), 30*time.Second)
+		defer cancel()
+		_, err := hc.Check(ctx, &healthpb.HealthCheckRequest{Service: "org_acme"})
+		code := status.Code(err)
+		st, ok := httpStatus[code]
+		if !ok {
+			return 0, false, fmt.Errorf("gRPC status %v", err)
+		}
+		// Unavailable is gRPC's "retry later" (clients' retry policies act on it).
+		return st, code == codes.Unavailable, nil
+	}}
+}
 
 func request(base, token string) *http.Request {
 	r, _ := http.NewRequest("GET", base+"/orgs/org_acme/clients", nil)
