@@ -5,6 +5,7 @@ package example_test
 import (
 	"context"
 	"regexp"
+	"slices"
 	"testing"
 	"time"
 
@@ -71,5 +72,31 @@ func (s *realSetup) grpcAPI(t *testing.T) {
 	foreign := ccToken(t, s.other, s.other.Clients.Full, audience, s.other.Clients.Full.Scope)
 	if _, err := c.Me(with(foreign), &demov1.MeRequest{}); status.Code(err) != codes.Unauthenticated {
 		t.Errorf("other instance's token: %v, want Unauthenticated", err)
+	}
+
+	// Rotation while the gRPC server runs: a token of the new kid passes
+	// once the unknown kid's refresh is done (as over HTTP, a few tries on
+	// a loaded machine), and one signed before the rotation still does.
+	full := s.as.Clients.Full
+	before := ccToken(t, s.as, full, audience, full.Scope)
+	rot, err := s.as.Rotate(t.Context())
+	if err != nil {
+		t.Fatal(err)
+	}
+	after := ccToken(t, s.as, full, audience, full.Scope)
+	if kidOf(t, after) == kidOf(t, before) || !slices.Contains(rot.Retired, kidOf(t, before)) {
+		t.Fatalf("rotation %+v: kid %s before, %s after", rot, kidOf(t, before), kidOf(t, after))
+	}
+	for deadline := time.Now().Add(15 * time.Second); ; waitUntil(t, time.Now().Add(200*time.Millisecond)) {
+		r, err := c.Me(with(after), &demov1.MeRequest{})
+		if err == nil && r.GetSub() == full.ID {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a token of the new kid %s over gRPC: %v", kidOf(t, after), err)
+		}
+	}
+	if r, err := c.Me(with(before), &demov1.MeRequest{}); err != nil || r.GetOrganizationId() != full.Organization {
+		t.Fatalf("a token signed before the rotation, over gRPC: %v, %v", r, err)
 	}
 }
