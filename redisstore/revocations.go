@@ -5,8 +5,10 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"strconv"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/clientcasa/oauthguard/middleware"
@@ -79,7 +81,14 @@ type Revocations struct {
 	last    time.Time // last full sync
 	lastErr string
 	syncs   int64
+	// staleAt is when the list stops being ready (Unix ns): never while
+	// synced, StaleAfter after losing sync (or after the start).
+	staleAt atomic.Int64
 }
+
+// ready: synced, or not for less than StaleAfter. One atomic load, for
+// Revoked's hot path with FailClosed.
+func (r *Revocations) ready() bool { return time.Now().UnixNano() < r.staleAt.Load() }
 
 var _ middleware.Revocations = (*Revocations)(nil)
 
@@ -98,6 +107,7 @@ func NewRevocations(c redis.UniversalClient, o RevocationOptions) *Revocations {
 	if r.log == nil {
 		r.log = slog.Default()
 	}
+	r.staleAt.Store(r.since.Add(o.StaleAfter).UnixNano())
 	ctx, cancel := context.WithCancel(context.Background())
 	r.cancel = cancel
 	go r.run(ctx)
@@ -133,7 +143,7 @@ func (r *Revocations) Revoke(ctx context.Context, rev revocation.Revocation) (re
 
 // Revoked implements middleware.Revocations from the local copy.
 func (r *Revocations) Revoked(c *middleware.Claims) (bool, error) {
-	if r.o.FailClosed && !r.Health().Ready {
+	if r.o.FailClosed && !r.ready() {
 		return false, ErrStale
 	}
 	return r.set.Revoked(c)
@@ -159,7 +169,7 @@ type RevocationHealth struct {
 func (r *Revocations) Health() RevocationHealth {
 	r.mu.Lock()
 	defer r.mu.Unlock()
-	return RevocationHealth{Synced: r.synced, Ready: r.synced || time.Since(r.since) < r.o.StaleAfter,
+	return RevocationHealth{Synced: r.synced, Ready: r.ready(),
 		Since: r.since, LastSync: r.last, Entries: r.set.Len(), Syncs: r.syncs, LastError: r.lastErr}
 }
 
@@ -181,6 +191,11 @@ func (r *Revocations) setSynced(ok bool, err error) {
 	}
 	if ok != r.synced {
 		r.synced, r.since = ok, time.Now()
+		if ok {
+			r.staleAt.Store(math.MaxInt64)
+		} else {
+			r.staleAt.Store(r.since.Add(r.o.StaleAfter).UnixNano())
+		}
 		if ok {
 			r.log.Info("redisstore: revocation list synchronised", "entries", r.set.Len())
 		} else {
