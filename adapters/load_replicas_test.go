@@ -78,13 +78,17 @@ func TestLoadReplicasOnRedis(t *testing.T) {
 		list := redisstore.NewRevocations(c, redisstore.RevocationOptions{})
 		defer list.Close()
 		lists = append(lists, list)
+		replay := redisstore.NewReplayStore(c, redisstore.ReplayOptions{})
+		if err := replay.CreateEpoch(context.Background()); err != nil { // a first deployment
+			t.Fatal(err)
+		}
 		intro, err := redisstore.NewIntrospector(c, as, redisstore.IntrospectionOptions{HashKey: key})
 		if err != nil {
 			t.Fatal(err)
 		}
 		v, err := middleware.New(middleware.Config{Issuers: []string{as.Issuer()}, Audiences: []string{as.Audience()},
 			Keys: as.KeySet(), Introspector: intro, Revocations: list,
-			DPoP: middleware.DPoP{ExternalURL: external, Proofs: dpop.Config{Replay: redisstore.NewReplayStore(c, redisstore.Options{})}}})
+			DPoP: middleware.DPoP{ExternalURL: external, Proofs: dpop.Config{Replay: replay}}})
 		if err != nil {
 			t.Fatal(err)
 		}

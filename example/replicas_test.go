@@ -10,6 +10,8 @@ import (
 
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/internal/redistest"
+	"github.com/clientcasa/oauthguard/redisstore"
+	"github.com/redis/go-redis/v9"
 )
 
 // TestReplicasShareRedis runs three replicas of each program on one real
@@ -32,6 +34,14 @@ func TestReplicasShareRedis(t *testing.T) {
 			t.Fatal(err)
 		}
 		defer rs.Close()
+		// A first deployment: no proof can have been forgotten, so the
+		// replay store's epoch is created beforehand (else DPoP is 503 for
+		// one proof window, as after a Redis restart without its data).
+		rdb := redis.NewClient(&redis.Options{Addr: rs.Addr})
+		defer rdb.Close()
+		if err := redisstore.NewReplayStore(rdb, redisstore.ReplayOptions{}).CreateEpoch(t.Context()); err != nil {
+			t.Fatal(err)
+		}
 		as := authServer(t, authtest.Options{Audience: audience,
 			Client: authtest.Client{ID: "api-server", Secret: secret, Method: "client_secret_basic"}})
 		var replicas []*proc
@@ -177,6 +187,15 @@ func TestReplicasShareRedis(t *testing.T) {
 					}
 					time.Sleep(20 * time.Millisecond)
 				}
+			}
+			// Redis came back empty: the proofs it held are forgotten, so
+			// DPoP is refused until their window has passed.
+			proof, err = key.Proof("GET", external+"/api/v1/me", bound)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if r := dpopMe(replicas[0], proof); r.status != 503 {
+				t.Fatalf("DPoP right after Redis restarted empty: %d %s; want 503", r.status, r.body)
 			}
 			late := mint(t, as.Provider, authtest.Token{Subject: "user_late"})
 			for _, p := range replicas {

@@ -70,7 +70,7 @@ func BenchmarkReplayCheck(b *testing.B) {
 		store interface {
 			CheckAndSet(context.Context, string, time.Time) (bool, error)
 		}
-	}{{"memory", nil}, {"redis", redisstore.NewReplayStore(client(b, srv), redisstore.Options{Prefix: "b-replay:"})}} {
+	}{{"memory", nil}, {"redis", epochNow(b, redisstore.NewReplayStore(client(b, srv), redisstore.ReplayOptions{Options: redisstore.Options{Prefix: "b-replay:"}}))}} {
 		b.Run(bc.name, func(b *testing.B) {
 			store := bc.store
 			if store == nil {

@@ -4,6 +4,8 @@ import (
 	"cmp"
 	"context"
 	"encoding/base64"
+	"errors"
+	"strconv"
 	"time"
 
 	"github.com/clientcasa/oauthguard/dpop"
@@ -40,23 +42,65 @@ func (o Options) timeout() time.Duration {
 }
 
 // ReplayStore is a dpop.ReplayStore shared by every replica: each proof is
-// recorded with one SET NX PX round trip, so that of any number of
-// identical proofs sent at once to any replicas exactly one is accepted.
-// When Redis cannot answer, CheckAndSet returns the error and the proof is
-// refused (503): a replay store that cannot say "new" never says it.
+// recorded with one round trip (a script around SET NX PX), so that of any
+// number of identical proofs sent at once to any replicas exactly one is
+// accepted. When Redis cannot answer, CheckAndSet returns the error and the
+// proof is refused (503): a replay store that cannot say "new" never says
+// it.
+//
+// A Redis that restarts without its data forgets the proofs it held, which
+// could then be replayed until their window ends. The store keeps an epoch
+// key beside them; when it is missing (an empty Redis) it is written, and
+// every proof is refused (503) for one window (Window) from then on: the
+// proofs Redis forgot have all expired when DPoP works again. At the first
+// deployment that is a window of 503s for DPoP too, unless the epoch key is
+// created beforehand (CreateEpoch).
 type ReplayStore struct {
 	c       redis.UniversalClient
-	prefix  string
+	keys    string // prefix of the proof keys; the braces put them and the epoch in one Cluster slot
+	epoch   string
+	window  string // ms
 	timeout time.Duration
 }
 
 var _ dpop.ReplayStore = (*ReplayStore)(nil)
 
+// ReplayOptions configure a ReplayStore.
+type ReplayOptions struct {
+	Options
+	// Window is the longest a proof is checked for (dpop.Config's MaxAge
+	// plus Leeway): how long proofs are refused after Redis lost its data.
+	// Zero: dpop.DefaultMaxAge + dpop.DefaultLeeway (65 s).
+	Window time.Duration
+}
+
 // NewReplayStore returns a ReplayStore over c, which the caller builds
 // (address, TLS, auth, Sentinel or Cluster) and closes.
-func NewReplayStore(c redis.UniversalClient, o Options) *ReplayStore {
-	return &ReplayStore{c: c, prefix: o.prefix() + "dpop:", timeout: o.timeout()}
+func NewReplayStore(c redis.UniversalClient, o ReplayOptions) *ReplayStore {
+	if o.Window <= 0 {
+		o.Window = dpop.DefaultMaxAge + dpop.DefaultLeeway
+	}
+	p := o.prefix() + "dpop:{r}:"
+	return &ReplayStore{c: c, keys: p, epoch: p + "epoch", window: strconv.FormatInt(o.Window.Milliseconds(), 10), timeout: o.timeout()}
 }
+
+// checkAndSet records a proof unless the epoch is younger than the window
+// (-1), on Redis's clock.
+var checkAndSet = redis.NewScript(`
+local t = redis.call('TIME')
+local now = tonumber(t[1]) * 1000 + math.floor(tonumber(t[2]) / 1000)
+local e = redis.call('GET', KEYS[2])
+if not e then
+  redis.call('SET', KEYS[2], now)
+  e = now
+end
+if now - tonumber(e) < tonumber(ARGV[2]) then return -1 end
+if redis.call('SET', KEYS[1], '', 'NX', 'PX', ARGV[1]) then return 1 end
+return 0`)
+
+// ErrReplayWindow is CheckAndSet's error within the window after Redis was
+// found empty (restarted without its data, or never used).
+var ErrReplayWindow = errors.New("redisstore: Redis lost the proofs it held (or is new); DPoP proofs are refused until their window has passed")
 
 // CheckAndSet implements dpop.ReplayStore. The key expires at expires, on
 // Redis's clock as a duration from now (PX), so clock skew between replicas
@@ -65,5 +109,22 @@ func (s *ReplayStore) CheckAndSet(ctx context.Context, key string, expires time.
 	ttl := max(time.Until(expires), time.Millisecond)
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.c.SetNX(ctx, s.prefix+base64.RawURLEncoding.EncodeToString([]byte(key)), "", ttl).Result()
+	res, err := checkAndSet.Run(ctx, s.c, []string{s.keys + base64.RawURLEncoding.EncodeToString([]byte(key)), s.epoch},
+		strconv.FormatInt(ttl.Milliseconds(), 10), s.window).Int64()
+	switch {
+	case err != nil:
+		return false, err
+	case res < 0:
+		return false, ErrReplayWindow
+	}
+	return res == 1, nil
+}
+
+// CreateEpoch writes the epoch key of an empty Redis as if it had been
+// there for ever, so that DPoP works at once: for a first deployment only,
+// when no proof can have been forgotten. It is a no-op when the key exists.
+func (s *ReplayStore) CreateEpoch(ctx context.Context) error {
+	ctx, cancel := context.WithTimeout(ctx, s.timeout)
+	defer cancel()
+	return s.c.SetNX(ctx, s.epoch, 0, 0).Err()
 }

@@ -162,7 +162,7 @@ func (env *Env) useRedis(cfg Config, vc *middleware.Config) error {
 	}
 	opt.ContextTimeoutEnabled = true // redisstore's timeouts bound every call
 	env.redis = redis.NewClient(opt)
-	vc.DPoP.Proofs.Replay = redisstore.NewReplayStore(env.redis, redisstore.Options{})
+	vc.DPoP.Proofs.Replay = redisstore.NewReplayStore(env.redis, redisstore.ReplayOptions{})
 	env.shared = redisstore.NewRevocations(env.redis, redisstore.RevocationOptions{Logger: env.Log})
 	vc.Revocations, env.revoke = env.shared, env.shared.Revoke
 	secret := cfg.IntrospectionClientSecret
