@@ -93,6 +93,13 @@ func newFixtureDown(t testing.TB, methods map[string]grpcauth.Method, down bool)
 	rec.SetServingStatus("org_acme", healthpb.HealthCheckResponse_SERVING)
 	rec.SetServingStatus("org_globex", healthpb.HealthCheckResponse_SERVING)
 	healthpb.RegisterHealthServer(srv, rec)
+	return &fixture{p: p, guard: g, conn: serve(t, srv), rec: rec, errs: errs}
+}
+
+// serve runs srv on a loopback listener until the test ends and returns a
+// connection to it.
+func serve(t testing.TB, srv *grpc.Server) *grpc.ClientConn {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -104,7 +111,7 @@ func newFixtureDown(t testing.TB, methods map[string]grpcauth.Method, down bool)
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	return &fixture{p: p, guard: g, conn: conn, rec: rec, errs: errs}
+	return conn
 }
 
 // unavailable never has keys: every token meets Unavailable.

@@ -2,7 +2,6 @@ package grpcauth_test
 
 import (
 	"context"
-	"net"
 	"net/http"
 	"strings"
 	"testing"
@@ -14,7 +13,6 @@ import (
 	"github.com/clientcasa/oauthguard/scopes"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/wrapperspb"
@@ -90,18 +88,7 @@ func tableServer(t *testing.T, v *middleware.Validator) *grpc.ClientConn {
 		return ss.SendMsg(wrapperspb.String(body))
 	}
 	srv := grpc.NewServer(grpc.StreamInterceptor(g.StreamServerInterceptor()), grpc.UnknownServiceHandler(hello))
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	go func() { _ = srv.Serve(ln) }()
-	t.Cleanup(srv.Stop)
-	conn, err := grpc.NewClient(ln.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
+	return serve(t, srv)
 }
 
 // TestSharedCases runs the case table of the HTTP adapters through real
