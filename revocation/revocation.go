@@ -142,23 +142,28 @@ func NewSet(maxEntries int, now func() time.Time) *Set {
 // Revoke adds r (see Normalize) and returns it as added. Two revocations
 // of one token, session, subject or client merge: the later At and the
 // later Until win. A full set refuses a new entry (ErrFull) rather than
-// forget one, after dropping the lapsed ones.
+// forget one, after dropping the lapsed ones; a revocation that merges into
+// an entry held is always taken.
 func (s *Set) Revoke(r Revocation) (Revocation, error) {
 	r, err := r.Normalize(s.now())
 	if err != nil {
 		return r, err
 	}
-	s.add(r)
-	if s.Len() > s.limit {
+	if k := r.key(); s.Len() >= s.limit && !s.has(k) {
 		s.Sweep()
-		s.mu.Lock()
-		defer s.mu.Unlock()
-		if len(s.entries) > s.limit {
-			s.delete(r.key())
+		if s.Len() >= s.limit && !s.has(k) {
 			return r, ErrFull
 		}
 	}
+	s.add(r)
 	return r, nil
+}
+
+func (s *Set) has(k key) bool {
+	s.mu.RLock()
+	defer s.mu.RUnlock()
+	_, ok := s.entries[k]
+	return ok
 }
 
 // add inserts a normalized revocation, merging with an entry of the same

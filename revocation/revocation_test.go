@@ -107,6 +107,10 @@ func TestLapseMergeAndBounds(t *testing.T) {
 	if _, err := s.Revoke(revocation.Revocation{Kind: revocation.Client, Value: "app-10"}); !errors.Is(err, revocation.ErrFull) {
 		t.Fatalf("third entry in a set of 2: %v", err)
 	}
+	// Full, a revocation of a subject already held still merges in.
+	if _, err := s.Revoke(revocation.Revocation{Kind: revocation.Subject, Value: "alice"}); err != nil || s.Len() != 2 {
+		t.Fatalf("merge into a full set: %v, %d entries", err, s.Len())
+	}
 	clk.Add(2 * time.Minute) // app-9 lapses: room again
 	if _, err := s.Revoke(revocation.Revocation{Kind: revocation.Client, Value: "app-10"}); err != nil {
 		t.Fatalf("after a lapse: %v", err)
