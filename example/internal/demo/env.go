@@ -396,7 +396,7 @@ func (env *Env) Ready() Reply {
 // LogRejection logs a rejected request; it is the adapters' OnError hook.
 // The error's cause is for the log only; tokens are never logged.
 func (env *Env) LogRejection(r *http.Request, err error) {
-	env.Log.Info("request rejected", "method", r.Method, "path", r.URL.Path, "error", err.Error())
+	env.Log.Info("request rejected", "method", r.Method, "path", r.URL.Path, "reason", middleware.Reason(err), "error", err.Error())
 }
 
 // Close stops refreshing the keys and synchronising the revocation list.
