@@ -200,7 +200,7 @@ func TestReplayRefusedUnderConcurrency(t *testing.T) {
 			switch {
 			case err == nil:
 				ok.Add(1)
-			case strings.Contains(err.Error(), "replay"):
+			case errors.Is(err, dpop.ErrReplayed) && errors.Is(err, dpop.ErrInvalidProof):
 				replayed.Add(1)
 			}
 		})

@@ -270,7 +270,7 @@ func (v *Verifier) verify(ctx context.Context, proof string, r Request) (*public
 	case err != nil:
 		return nil, fmt.Errorf("%w: %w", ErrReplayUnavailable, err)
 	case !fresh:
-		return nil, invalid("the DPoP proof was used before (replay)")
+		return nil, invalid(replayReason)
 	}
 	return key, nil
 }

@@ -28,6 +28,9 @@ const MaxBodyBytesLimit = 1 << 20
 // (RFC 7591 token_endpoint_auth_method values).
 type AuthMethod string
 
+// Op is the operation Config.Observe is called with.
+const Op = "introspection"
+
 // The supported client authentication methods.
 const (
 	// ClientSecretBasic sends the id and secret in an HTTP Basic
@@ -61,6 +64,11 @@ type Config struct {
 	// AuthMethod is how they are sent. Zero: ClientSecretBasic.
 	AuthMethod AuthMethod
 
+	// Observe, when set, is called before each introspection request with
+	// Op and the endpoint: it returns the request's context (a span's, say)
+	// and a function called with the outcome. otelguard.Metrics.Observe is
+	// one. Zero: none.
+	Observe func(ctx context.Context, op, url string) (context.Context, func(error))
 	// HTTPClient makes the requests; its redirects are never followed.
 	// Zero: a dedicated client.
 	HTTPClient *http.Client
@@ -135,7 +143,7 @@ func New(cfg Config) (*Client, error) {
 	noRedirect := *hc
 	noRedirect.CheckRedirect = func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }
 	c := &Client{cfg: cfg, endpoint: cfg.Endpoint, discovery: cfg.Discovery,
-		http: fetch.Client{HTTP: &noRedirect, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes}}
+		http: fetch.Client{HTTP: &noRedirect, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes, Observe: cfg.Observe}}
 	if cfg.AuthMethod == ClientSecretBasic {
 		c.authz = "Basic " + base64.StdEncoding.EncodeToString([]byte(url.QueryEscape(cfg.ClientID)+":"+url.QueryEscape(cfg.ClientSecret)))
 	}
@@ -186,7 +194,7 @@ func (c *Client) Introspect(ctx context.Context, token string) ([]byte, error) {
 	if c.authz != "" {
 		req.Header.Set("Authorization", c.authz)
 	}
-	body, hdr, err := c.http.Do(ctx, req)
+	body, hdr, err := c.http.Do(ctx, Op, req)
 	if err != nil {
 		return nil, fmt.Errorf("%w: %w", ErrUnavailable, err)
 	}

@@ -31,7 +31,7 @@ func (s *Source) fetch() (time.Duration, error) {
 		jwksURL = m.JWKSURI
 	}
 	s.fetches.Add(1)
-	body, hdr, err := s.http.Get(s.ctx, jwksURL)
+	body, hdr, err := s.http.Get(s.ctx, OpJWKS, jwksURL)
 	if err != nil {
 		return 0, fmt.Errorf("jwks: %w", err)
 	}
@@ -141,7 +141,7 @@ func (s *Source) discover(ctx context.Context) (Metadata, error) {
 	}
 	var errs []error
 	for _, u := range urls {
-		body, _, err := s.http.Get(ctx, u)
+		body, _, err := s.http.Get(ctx, OpDiscovery, u)
 		if err != nil {
 			errs = append(errs, err)
 			continue

@@ -46,7 +46,15 @@ var (
 	// ErrInsecureURL: a URL is neither https nor http to a loopback host
 	// (unless Config.AllowInsecureHTTP).
 	ErrInsecureURL = fetch.ErrInsecureURL
+)
 
+// The operations Config.Observe is called with.
+const (
+	OpDiscovery = "discovery" // a metadata document (RFC 8414, OpenID Discovery)
+	OpJWKS      = "jwks"      // the JWKS document
+)
+
+var (
 	errOtherIssuer = fmt.Errorf("%w: the key source is another issuer's", keyset.ErrKeyNotFound)
 )
 
@@ -63,6 +71,12 @@ type Config struct {
 	// must equal Issuer exactly.
 	Issuer string
 
+	// Observe, when set, is called before each HTTP request the source
+	// makes, with its operation (OpDiscovery or OpJWKS) and URL: it returns
+	// the request's context (a span's, say) and a function called with the
+	// request's outcome. For traces and metrics: otelguard.Metrics.Observe
+	// is one. Zero: none.
+	Observe func(ctx context.Context, op, url string) (context.Context, func(error))
 	// HTTPClient makes every request. Zero: a dedicated client with Timeout
 	// that follows at most 3 redirects, each held to the same https rule.
 	HTTPClient *http.Client
@@ -188,6 +202,10 @@ type Health struct {
 	Skipped []SkippedKey
 	// Fetches counts the JWKS documents requested since start.
 	Fetches int64
+	// Refreshes and FailedRefreshes count the refreshes (discovery when
+	// needed, then the JWKS) since start that installed keys and that did
+	// not.
+	Refreshes, FailedRefreshes int64
 }
 
 // Source holds the verification keys of one authorization server, fetched
@@ -246,7 +264,7 @@ func New(cfg Config) (*Source, error) {
 	if client == nil {
 		client = fetch.NewHTTPClient(cfg.Timeout, cfg.AllowInsecureHTTP)
 	}
-	s.http = fetch.Client{HTTP: client, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes}
+	s.http = fetch.Client{HTTP: client, Timeout: cfg.Timeout, MaxBody: cfg.MaxBodyBytes, Observe: cfg.Observe}
 	// The first fetch is in flight when New returns, so that a lookup right
 	// after start-up waits for it (at most UnknownKIDWait) rather than
 	// failing at once; the loop waits for it as its first round.
@@ -420,6 +438,11 @@ func (s *Source) refresh(scheduled bool) *flight {
 			s.next = next
 		}
 		f.err = err
+		if err != nil {
+			s.health.FailedRefreshes++
+		} else {
+			s.health.Refreshes++
+		}
 		s.mu.Unlock()
 		if err == nil {
 			s.readyOnce.Do(func() { close(s.ready) })

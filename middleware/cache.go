@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+	"github.com/maypok86/otter/v2/stats"
 )
 
 // DefaultCacheBytes bounds the verified-token cache when Config.CacheBytes is zero.
@@ -44,8 +45,9 @@ type noTicks struct{ now func() time.Time }
 func (c noTicks) NowNano() int64                      { return c.now().UnixNano() }
 func (c noTicks) Tick(time.Duration) <-chan time.Time { return nil }
 
-func newTokenCache(maxBytes int64, now func() time.Time, leeway time.Duration) (*tokenCache, error) {
+func newTokenCache(maxBytes int64, now func() time.Time, leeway time.Duration, st *stats.Counter) (*tokenCache, error) {
 	return otter.New(&otter.Options[string, *cached]{
+		StatsRecorder: st,
 		MaximumWeight: uint64(maxBytes),
 		Weigher:       func(_ string, e *cached) uint32 { return e.weight },
 		ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[string, *cached]) time.Duration {

@@ -3,6 +3,7 @@ package middleware
 import (
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -28,6 +29,16 @@ type Options struct {
 	// pass them on with no claims, so the handler behind must answer the
 	// preflight, not run the route. Zero: preflights need credentials too.
 	PassPreflight bool
+	// Observer is told of each request's decision, for metrics (the
+	// otelguard package's Metrics is one). Zero: none.
+	Observer Observer
+	// RejectionLog, when set, receives one record per rejected request at
+	// RejectionLevel (see [LogRejection]: reason, status, route, issuer,
+	// kid prefix, client id; never the token). Zero: no record (OnError
+	// remains for custom logging).
+	RejectionLog *slog.Logger
+	// RejectionLevel is the records' level. Zero: slog.LevelInfo.
+	RejectionLevel slog.Level
 }
 
 // Guard is the framework-free core of the adapters: it authenticates a
@@ -42,6 +53,9 @@ type Guard struct {
 	onError func(*http.Request, error)
 	// preflight: let CORS preflights through (Options.PassPreflight).
 	preflight bool
+	obs       Observer
+	rlog      *slog.Logger
+	rlevel    slog.Level
 }
 
 // NewGuard checks o and returns a Guard. It never panics.
@@ -49,7 +63,7 @@ func NewGuard(o Options) (*Guard, error) {
 	if o.Validator == nil {
 		return nil, errors.New("middleware: Options.Validator is required")
 	}
-	return &Guard{v: o.Validator, rd: o.Renderer.forValidator(o.Validator), onError: o.OnError, preflight: o.PassPreflight}, nil
+	return &Guard{v: o.Validator, rd: o.Renderer.forValidator(o.Validator), onError: o.OnError, preflight: o.PassPreflight, obs: o.Observer, rlog: o.RejectionLog, rlevel: o.RejectionLevel}, nil
 }
 
 // passes reports whether r is a CORS preflight the guard lets through.
@@ -57,9 +71,17 @@ func (g *Guard) passes(r *http.Request) bool {
 	return g.preflight && r.Method == http.MethodOptions && r.Header.Get("Access-Control-Request-Method") != ""
 }
 
-// Reject reports err to OnError and writes it with the Renderer, with a
+// Reject reports err to the Observer and OnError and writes it with the Renderer, with a
 // DPoP challenge when the request used the DPoP scheme.
 func (g *Guard) Reject(w http.ResponseWriter, r *http.Request, err error) {
+	c := g.observeRejection(r, err)
+	if g.rlog != nil {
+		route := r.Pattern
+		if route == "" {
+			route = r.Method + " " + r.URL.Path
+		}
+		LogRejection(r.Context(), g.rlog, g.rlevel, route, r.Header["Authorization"], c, err)
+	}
 	if g.onError != nil {
 		g.onError(r, err)
 	}

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/maypok86/otter/v2"
+	"github.com/maypok86/otter/v2/stats"
 )
 
 // Introspector asks the authorization server about a token (RFC 7662 token
@@ -67,8 +68,9 @@ type introEntry struct {
 
 type introCache = otter.Cache[string, *introEntry]
 
-func newIntroCache(maxBytes int64, now func() time.Time) (*introCache, error) {
+func newIntroCache(maxBytes int64, now func() time.Time, st *stats.Counter) (*introCache, error) {
 	return otter.New(&otter.Options[string, *introEntry]{
+		StatsRecorder: st,
 		MaximumWeight: uint64(maxBytes),
 		Weigher:       func(_ string, e *introEntry) uint32 { return e.weight },
 		ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[string, *introEntry]) time.Duration {

@@ -16,6 +16,7 @@ import (
 	"github.com/clientcasa/oauthguard/scopes"
 	"github.com/go-json-experiment/json"
 	"github.com/golang-jwt/jwt/v5"
+	"github.com/maypok86/otter/v2/stats"
 	"golang.org/x/sync/singleflight"
 )
 
@@ -181,8 +182,11 @@ type Validator struct {
 	allowNoAud bool
 	failOpen   bool
 	introCache *introCache
-	flights    singleflight.Group
-	failOpens  atomic.Int64
+	// tokenStats and introStats count the caches' hits, misses and
+	// evictions (striped counters: a few nanoseconds a lookup).
+	tokenStats, introStats *stats.Counter
+	flights                singleflight.Group
+	failOpens              atomic.Int64
 }
 
 // registered claim names that cannot name the organization claim.
@@ -267,6 +271,8 @@ func New(cfg Config) (*Validator, error) {
 		sources:     cfg.TokenSources,
 		strict:      cfg.StrictProfile,
 		maxAge:      cfg.MaxTokenAge,
+		tokenStats:  stats.NewCounter(),
+		introStats:  stats.NewCounter(),
 	}
 	if v.log == nil {
 		v.log = slog.Default()
@@ -293,11 +299,11 @@ func New(cfg Config) (*Validator, error) {
 			size = DefaultCacheBytes
 		}
 		var err error
-		if v.cache, err = newTokenCache(size, v.now, v.leeway); err != nil {
+		if v.cache, err = newTokenCache(size, v.now, v.leeway, v.tokenStats); err != nil {
 			return nil, fmt.Errorf("middleware: token cache: %w", err)
 		}
 		if v.intro != nil || cfg.RevocationCheck {
-			if v.introCache, err = newIntroCache(size, v.now); err != nil {
+			if v.introCache, err = newIntroCache(size, v.now, v.introStats); err != nil {
 				return nil, fmt.Errorf("middleware: introspection cache: %w", err)
 			}
 		}
@@ -685,6 +691,10 @@ type Claims struct {
 	Confirmation Confirmation
 
 	payload string
+	// refused is set when a guard rejected the request these claims belong
+	// to (a rule's refusal), so that an adapter that reports acceptance
+	// after the handlers ran (ginauth) does not count it accepted.
+	refused bool
 }
 
 // Confirmation is what a sender-constrained token is bound to (RFC 7800 cnf).
@@ -719,6 +729,21 @@ type Stats struct {
 	// IntrospectionFailOpen counts the JWTs let through while introspection
 	// was unavailable (Config.IntrospectionFailOpen).
 	IntrospectionFailOpen int64
+	// Token and Introspection count each cache's lookups since New: hits,
+	// misses and entries evicted for room (not those that expired). Zero
+	// when the cache is off (Config.CacheBytes < 0) or, for Introspection,
+	// when there is no introspection.
+	Token, Introspection CacheCounts
+}
+
+// CacheCounts are a cache's cumulative lookups and evictions.
+type CacheCounts struct {
+	Hits, Misses, Evictions uint64
+}
+
+func countsOf(c *stats.Counter) CacheCounts {
+	s := c.Snapshot()
+	return CacheCounts{Hits: s.Hits, Misses: s.Misses, Evictions: s.Evictions}
 }
 
 // Stats reports the caches and the fail-open count.
@@ -733,5 +758,6 @@ func (v *Validator) Stats() Stats {
 		s.IntrospectionEntries = v.introCache.EstimatedSize()
 	}
 	s.IntrospectionFailOpen = v.failOpens.Load()
+	s.Token, s.Introspection = countsOf(v.tokenStats), countsOf(v.introStats)
 	return s
 }

@@ -218,10 +218,12 @@ func (i *Introspector) markDown() {
 func (i *Introspector) run(ctx context.Context, s *redis.Script, keys []string, args ...any) (any, error) {
 	ctx, cancel := context.WithTimeout(ctx, i.timeout)
 	defer cancel()
+	start := time.Now()
 	res, err := s.Run(ctx, i.c, keys, args...).Result()
 	if errors.Is(err, redis.Nil) {
-		return nil, nil
+		res, err = nil, nil
 	}
+	i.o.observe(OpIntrospection, start, err)
 	return res, err
 }
 

@@ -30,6 +30,40 @@ type Options struct {
 	// own ReadTimeout and WriteTimeout, 3 s by default, instead). Zero:
 	// DefaultTimeout (500 ms).
 	Timeout time.Duration
+	// Observer is told of every round trip to Redis and of each revocation
+	// that arrives from another replica, for metrics (otelguard.Metrics is
+	// one). Zero: none.
+	Observer Observer
+}
+
+// Observer receives what a store does with Redis. Its methods must be fast
+// and safe for concurrent use.
+type Observer interface {
+	// RedisRoundTrip is called after each round trip (a command, script or
+	// pipeline) with its operation: OpDPoP, OpEpoch, OpIntrospection,
+	// OpRevoke, OpResync or OpPing.
+	RedisRoundTrip(op string, d time.Duration, err error)
+	// RevocationPropagated is called when a revocation this replica did not
+	// hold arrives on the channel, with the time since it was made (its at,
+	// on the revoking replica's clock).
+	RevocationPropagated(delay time.Duration)
+}
+
+// The operations of Observer.RedisRoundTrip.
+const (
+	OpDPoP          = "dpop"          // a DPoP proof recorded (ReplayStore)
+	OpEpoch         = "epoch"         // CreateEpoch
+	OpIntrospection = "introspection" // a lookup, lock or store (Introspector)
+	OpRevoke        = "revoke"        // a revocation written and published
+	OpResync        = "resync"        // the list read, or written back
+	OpPing          = "ping"          // the subscription's connection checked
+)
+
+// observe reports a round trip begun at start.
+func (o Options) observe(op string, start time.Time, err error) {
+	if o.Observer != nil {
+		o.Observer.RedisRoundTrip(op, time.Since(start), err)
+	}
 }
 
 func (o Options) prefix() string { return cmp.Or(o.Prefix, DefaultPrefix) }
@@ -61,6 +95,7 @@ type ReplayStore struct {
 	epoch   string
 	window  string // ms
 	timeout time.Duration
+	o       Options
 }
 
 var _ dpop.ReplayStore = (*ReplayStore)(nil)
@@ -81,7 +116,7 @@ func NewReplayStore(c redis.UniversalClient, o ReplayOptions) *ReplayStore {
 		o.Window = dpop.DefaultMaxAge + dpop.DefaultLeeway
 	}
 	p := o.prefix() + "dpop:{r}:"
-	return &ReplayStore{c: c, keys: p, epoch: p + "epoch", window: strconv.FormatInt(o.Window.Milliseconds(), 10), timeout: o.timeout()}
+	return &ReplayStore{c: c, keys: p, epoch: p + "epoch", window: strconv.FormatInt(o.Window.Milliseconds(), 10), timeout: o.timeout(), o: o.Options}
 }
 
 // checkAndSet records a proof unless the epoch is younger than the window
@@ -109,8 +144,10 @@ func (s *ReplayStore) CheckAndSet(ctx context.Context, key string, expires time.
 	ttl := max(time.Until(expires), time.Millisecond)
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
+	start := time.Now()
 	res, err := checkAndSet.Run(ctx, s.c, []string{s.keys + base64.RawURLEncoding.EncodeToString([]byte(key)), s.epoch},
 		strconv.FormatInt(ttl.Milliseconds(), 10), s.window).Int64()
+	s.o.observe(OpDPoP, start, err)
 	switch {
 	case err != nil:
 		return false, err
@@ -126,5 +163,8 @@ func (s *ReplayStore) CheckAndSet(ctx context.Context, key string, expires time.
 func (s *ReplayStore) CreateEpoch(ctx context.Context) error {
 	ctx, cancel := context.WithTimeout(ctx, s.timeout)
 	defer cancel()
-	return s.c.SetNX(ctx, s.epoch, 0, 0).Err()
+	start := time.Now()
+	err := s.c.SetNX(ctx, s.epoch, 0, 0).Err()
+	s.o.observe(OpEpoch, start, err)
+	return err
 }

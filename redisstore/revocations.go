@@ -129,12 +129,14 @@ func (r *Revocations) Revoke(ctx context.Context, rev revocation.Revocation) (re
 	}
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
+	start := time.Now()
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZAdd(ctx, r.key, redis.Z{Score: float64(rev.Until.UnixMilli()), Member: string(doc)})
 		p.ZRemRangeByScore(ctx, r.key, "-inf", strconv.FormatInt(time.Now().UnixMilli(), 10))
 		p.Publish(ctx, r.key, string(doc))
 		return nil
 	})
+	r.o.observe(OpRevoke, start, err)
 	if err != nil {
 		return rev, fmt.Errorf("redisstore: revocation in force here, not published: %w", err)
 	}
@@ -224,8 +226,13 @@ func (r *Revocations) run(ctx context.Context) {
 				// failed or is due, else check the connection.
 				if h := r.Health(); !h.Synced || time.Since(h.LastSync) >= r.o.ResyncInterval {
 					r.resync(ctx)
-				} else if perr := ps.Ping(ctx); perr != nil {
-					r.setSynced(false, perr)
+				} else {
+					start := time.Now()
+					perr := ps.Ping(ctx)
+					r.o.observe(OpPing, start, perr)
+					if perr != nil {
+						r.setSynced(false, perr)
+					}
 				}
 				continue
 			}
@@ -250,7 +257,9 @@ func (r *Revocations) run(ctx context.Context) {
 				r.log.Warn("redisstore: ignored a message on the revocation channel that is not a revocation with at and until", "bytes", len(m.Payload))
 				continue
 			}
-			r.set.Merge(rev)
+			if r.set.Merge(rev) > 0 && r.o.Observer != nil {
+				r.o.Observer.RevocationPropagated(time.Since(rev.At))
+			}
 		}
 	}
 }
@@ -261,7 +270,9 @@ func (r *Revocations) resync(ctx context.Context) {
 	ctx, cancel := context.WithTimeout(ctx, 4*r.timeout)
 	defer cancel()
 	now := strconv.FormatInt(time.Now().UnixMilli(), 10)
+	start := time.Now()
 	members, err := r.c.ZRangeByScore(ctx, r.key, &redis.ZRangeBy{Min: "(" + now, Max: "+inf"}).Result()
+	r.o.observe(OpResync, start, err)
 	if err != nil {
 		r.setSynced(false, err)
 		return
@@ -282,6 +293,7 @@ func (r *Revocations) resync(ctx context.Context) {
 			missing = append(missing, redis.Z{Score: float64(rev.Until.UnixMilli()), Member: string(doc)})
 		}
 	}
+	start = time.Now()
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZRemRangeByScore(ctx, r.key, "-inf", now)
 		if len(missing) > 0 {
@@ -294,6 +306,7 @@ func (r *Revocations) resync(ctx context.Context) {
 		}
 		return nil
 	})
+	r.o.observe(OpResync, start, err)
 	if err != nil {
 		r.setSynced(false, err)
 		return

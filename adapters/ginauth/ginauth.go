@@ -1,6 +1,8 @@
 package ginauth
 
 import (
+	"net/http"
+
 	"github.com/clientcasa/oauthguard/middleware"
 	"github.com/clientcasa/oauthguard/scopes"
 	"github.com/gin-gonic/gin"
@@ -14,7 +16,8 @@ type Options = middleware.Options
 // Guard makes gin handlers that check tokens. It is a translation of
 // middleware.Guard into gin.HandlerFunc values. Safe for concurrent use.
 type Guard struct {
-	core *middleware.Guard
+	core     *middleware.Guard
+	observed bool // Options.Observer is set
 }
 
 // New checks o and returns a Guard. It never panics.
@@ -23,30 +26,42 @@ func New(o Options) (*Guard, error) {
 	if err != nil {
 		return nil, err
 	}
-	return &Guard{core: core}, nil
+	return &Guard{core: core, observed: o.Observer != nil}, nil
 }
 
 // Authenticate is a gin.HandlerFunc that requires a valid bearer token and
 // puts its claims on c.Request's context. Any other request is aborted: 401
 // without or with a bad token, 400 for malformed credentials, 503 while no
 // signing keys are held.
+//
+// With an Observer (Options.Observer), the request is counted accepted when
+// the handlers after Authenticate return without one of the guard's rules
+// refusing it: gin's rules are separate handlers, so only their end tells
+// that the request reached the route's handler.
 func (g *Guard) Authenticate(c *gin.Context) {
-	if r, ok := g.core.Authenticate(c.Writer, c.Request); ok {
-		c.Request = r
+	g.authenticate(c, g.core.Authenticate)
+}
+
+func (g *Guard) authenticate(c *gin.Context, check func(http.ResponseWriter, *http.Request) (*http.Request, bool)) {
+	r, ok := check(c.Writer, c.Request)
+	if !ok {
+		c.Abort()
 		return
 	}
-	c.Abort()
+	c.Request = r
+	if g.observed {
+		c.Next()
+		if !g.core.Refused(r) {
+			g.core.Accept(r)
+		}
+	}
 }
 
 // Optional is a gin.HandlerFunc that lets a request without any
 // Authorization header through without claims and otherwise behaves as
 // Authenticate: credentials it cannot accept are rejected, never ignored.
 func (g *Guard) Optional(c *gin.Context) {
-	if r, ok := g.core.Optional(c.Writer, c.Request); ok {
-		c.Request = r
-		return
-	}
-	c.Abort()
+	g.authenticate(c, g.core.Optional)
 }
 
 // Claims returns the claims Authenticate or Optional stored for c.

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"net/http"
 	"strings"
 
@@ -47,6 +48,17 @@ type Options struct {
 	// OnError, when set, is called with each refused call's full method and
 	// error (an *middleware.Error whose cause is kept for logs).
 	OnError func(fullMethod string, err error)
+	// Observer is told of each call's decision (middleware.Observer): once
+	// per call, when its token and every rule passed (for a stream with an
+	// Organization rule or Rules, at its first message) or when refused.
+	// Zero: none.
+	Observer middleware.Observer
+	// RejectionLog, when set, receives one record per refused call at
+	// RejectionLevel, the full method as route (middleware.LogRejection).
+	// Zero: none.
+	RejectionLog *slog.Logger
+	// RejectionLevel is the records' level. Zero: slog.LevelInfo.
+	RejectionLevel slog.Level
 }
 
 // Guard holds the interceptors. Safe for concurrent use.
@@ -55,6 +67,9 @@ type Guard struct {
 	methods map[string]compiled
 	rd      middleware.Renderer
 	onError func(string, error)
+	obs     middleware.Observer
+	rlog    *slog.Logger
+	rlevel  slog.Level
 }
 
 type compiled struct {
@@ -71,7 +86,7 @@ func New(o Options) (*Guard, error) {
 	if len(o.Methods) == 0 {
 		errs = append(errs, errors.New("grpcauth: Options.Methods is empty: every method would be refused"))
 	}
-	g := &Guard{v: o.Validator, methods: map[string]compiled{}, rd: o.Renderer, onError: o.OnError}
+	g := &Guard{v: o.Validator, methods: map[string]compiled{}, rd: o.Renderer, onError: o.OnError, obs: o.Observer, rlog: o.RejectionLog, rlevel: o.RejectionLevel}
 	for name, m := range o.Methods {
 		svc, meth, ok := strings.Cut(strings.TrimPrefix(name, "/"), "/")
 		if !strings.HasPrefix(name, "/") || !ok || svc == "" || meth == "" || strings.Contains(meth, "/") {
@@ -133,6 +148,21 @@ func (g *Guard) authenticate(ctx context.Context, fullMethod string) (context.Co
 	return middleware.NewContext(ctx, c), m, nil
 }
 
+// afterMessages reports whether the method has rules that need the
+// request message.
+func (m compiled) afterMessages() bool { return m.Organization != nil || len(m.Rules) > 0 }
+
+// accept reports an accepted call to the Observer; a public call without a
+// token is not a decision.
+func (g *Guard) accept(ctx context.Context) {
+	if g.obs == nil {
+		return
+	}
+	if c, ok := middleware.FromContext(ctx); ok {
+		g.obs.Decided(ctx, c.Issuer, nil)
+	}
+}
+
 // afterMessage runs the rules that need the request message.
 func (m compiled) afterMessage(ctx context.Context, req any) error {
 	c, ok := middleware.FromContext(ctx)
@@ -162,6 +192,7 @@ func (g *Guard) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 		if err != nil {
 			return nil, g.reject(ctx, info.FullMethod, err)
 		}
+		g.accept(ctx2)
 		return handler(ctx2, req)
 	}
 }
@@ -173,6 +204,9 @@ func (g *Guard) StreamServerInterceptor() grpc.StreamServerInterceptor {
 		ctx, m, err := g.authenticate(ss.Context(), info.FullMethod)
 		if err != nil {
 			return g.reject(ss.Context(), info.FullMethod, err)
+		}
+		if !m.afterMessages() {
+			g.accept(ctx)
 		}
 		return handler(srv, &stream{ServerStream: ss, ctx: ctx, m: m, g: g, method: info.FullMethod})
 	}
@@ -196,7 +230,10 @@ func (s *stream) RecvMsg(msg any) error {
 	if !s.checked {
 		s.checked = true
 		if err := s.m.afterMessage(s.ctx, msg); err != nil {
-			return s.g.reject(s.ServerStream.Context(), s.method, err)
+			return s.g.reject(s.ctx, s.method, err)
+		}
+		if s.m.afterMessages() {
+			s.g.accept(s.ctx)
 		}
 	}
 	return nil
@@ -205,6 +242,17 @@ func (s *stream) RecvMsg(msg any) error {
 // reject reports err and turns it into a status, with the RFC 6750
 // challenge in the www-authenticate trailer.
 func (g *Guard) reject(ctx context.Context, fullMethod string, err error) error {
+	c, _ := middleware.FromContext(ctx)
+	if g.obs != nil {
+		iss := ""
+		if c != nil {
+			iss = c.Issuer
+		}
+		g.obs.Decided(ctx, iss, err)
+	}
+	if g.rlog != nil {
+		middleware.LogRejection(ctx, g.rlog, g.rlevel, fullMethod, metadata.ValueFromIncomingContext(ctx, "authorization"), c, err)
+	}
 	if g.onError != nil {
 		g.onError(fullMethod, err)
 	}

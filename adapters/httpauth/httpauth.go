@@ -32,10 +32,8 @@ func New(o Options) (*Guard, error) {
 // a bad token, 400 for malformed credentials, 503 while no signing keys are
 // held.
 func (g *Guard) Authenticate(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r, ok := g.core.Authenticate(w, r); ok {
-			next.ServeHTTP(w, r)
-		}
+	return g.step(next, func(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+		return g.core.Authenticate(w, r)
 	})
 }
 
@@ -43,10 +41,8 @@ func (g *Guard) Authenticate(next http.Handler) http.Handler {
 // header at all; otherwise it behaves as Authenticate. Credentials that
 // cannot be accepted, another scheme included, are rejected, never ignored.
 func (g *Guard) Optional(next http.Handler) http.Handler {
-	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if r, ok := g.core.Optional(w, r); ok {
-			next.ServeHTTP(w, r)
-		}
+	return g.step(next, func(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+		return g.core.Optional(w, r)
 	})
 }
 
@@ -55,12 +51,39 @@ func (g *Guard) Optional(next http.Handler) http.Handler {
 // are no claims).
 func (g *Guard) Require(rule middleware.Rule) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-			if g.core.Require(w, r, rule) {
-				next.ServeHTTP(w, r)
-			}
+		return g.step(next, func(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
+			return r, g.core.Require(w, r, rule)
 		})
 	}
+}
+
+// step is one of the guard's checks in front of next. The last of a chain
+// of this guard's steps (next is not one) reports the request accepted to
+// the Observer, so that a request is counted once, when it reaches the
+// handler. A step behind a router (Authenticate on the mux, a rule inside)
+// cannot see the rule: such a request counts accepted, then rejected when
+// the rule refuses it.
+type step struct {
+	g     *Guard
+	check func(http.ResponseWriter, *http.Request) (*http.Request, bool)
+	next  http.Handler
+	last  bool
+}
+
+func (g *Guard) step(next http.Handler, check func(http.ResponseWriter, *http.Request) (*http.Request, bool)) http.Handler {
+	n, ok := next.(*step)
+	return &step{g: g, check: check, next: next, last: !ok || n.g != g}
+}
+
+func (s *step) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	r, ok := s.check(w, r)
+	if !ok {
+		return
+	}
+	if s.last {
+		s.g.core.Accept(r)
+	}
+	s.next.ServeHTTP(w, r)
 }
 
 // RequireScopes returns a wrapper that calls next only when the claims in the
@@ -91,14 +114,12 @@ func (g *Guard) RequireAny(s ...string) (func(http.Handler) http.Handler, error)
 // organization, or a nil from, never matches.
 func (g *Guard) RequireOrganization(from func(*http.Request) string) func(http.Handler) http.Handler {
 	return func(next http.Handler) http.Handler {
-		return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		return g.step(next, func(w http.ResponseWriter, r *http.Request) (*http.Request, bool) {
 			org := ""
 			if from != nil {
 				org = from(r)
 			}
-			if g.core.RequireOrganization(w, r, org) {
-				next.ServeHTTP(w, r)
-			}
+			return r, g.core.RequireOrganization(w, r, org)
 		})
 	}
 }

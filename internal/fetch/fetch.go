@@ -89,12 +89,21 @@ type Client struct {
 	Timeout time.Duration
 	// MaxBody caps each response body, in bytes.
 	MaxBody int64
+	// Observe, when set, is called before each request with its operation
+	// and URL (query redacted); it returns the request's context and a
+	// function called with the outcome.
+	Observe func(ctx context.Context, op, url string) (context.Context, func(error))
 }
 
-// Do sends req (bounded by Timeout and ctx) and returns the body of a 200
+// Do sends req for the operation op (bounded by Timeout and ctx) and returns the body of a 200
 // response that fits in MaxBody. Any other status is a *StatusError.
 // Errors name the method and URL, never a request body.
-func (c Client) Do(ctx context.Context, req *http.Request) ([]byte, http.Header, error) {
+func (c Client) Do(ctx context.Context, op string, req *http.Request) (body []byte, hdr http.Header, err error) {
+	if c.Observe != nil {
+		var done func(error)
+		ctx, done = c.Observe(ctx, op, redact(req.URL))
+		defer func() { done(err) }()
+	}
 	ctx, cancel := context.WithTimeout(ctx, c.Timeout)
 	defer cancel()
 	req = req.WithContext(ctx)
@@ -112,7 +121,7 @@ func (c Client) Do(ctx context.Context, req *http.Request) ([]byte, http.Header,
 		_, _ = io.Copy(io.Discard, io.LimitReader(resp.Body, 4096))
 		return nil, nil, &StatusError{Method: req.Method, URL: redact(req.URL), Code: resp.StatusCode}
 	}
-	body, err := io.ReadAll(io.LimitReader(resp.Body, c.MaxBody+1))
+	body, err = io.ReadAll(io.LimitReader(resp.Body, c.MaxBody+1))
 	if err != nil {
 		return nil, nil, fmt.Errorf("%s: reading body: %w", where, err)
 	}
@@ -122,14 +131,14 @@ func (c Client) Do(ctx context.Context, req *http.Request) ([]byte, http.Header,
 	return body, resp.Header, nil
 }
 
-// Get fetches u, asking for JSON.
-func (c Client) Get(ctx context.Context, u string) ([]byte, http.Header, error) {
+// Get fetches u for the operation op, asking for JSON.
+func (c Client) Get(ctx context.Context, op, u string) ([]byte, http.Header, error) {
 	req, err := http.NewRequest(http.MethodGet, u, nil)
 	if err != nil {
 		return nil, nil, fmt.Errorf("GET %s: %w", u, err)
 	}
 	req.Header.Set("Accept", "application/json")
-	return c.Do(ctx, req)
+	return c.Do(ctx, op, req)
 }
 
 // redact is u without its query, which may hold a credential in some
