@@ -18,6 +18,10 @@ var boundaries = []struct {
 	{"google.golang.org/grpc", []string{"adapters/grpcauth", "example/grpc", "example/grpc/..."}},
 	// go-redis only where replicas share state: redisstore, and the examples (-redis).
 	{"github.com/redis/go-redis/v9", []string{"redisstore", "example/..."}},
+	// OpenTelemetry only in otelguard, and the Prometheus exporter only in
+	// the examples (-metrics-addr) and otelguard's tests.
+	{"go.opentelemetry.io/otel", []string{"otelguard", "example/..."}},
+	{"github.com/prometheus/client_golang", []string{"example/..."}},
 	// The key contract and the validator compile no JWKS machinery: a
 	// validator over your own key set needs none of it.
 	// (The adapters' shared test fixture uses a jwks.Source for its 503 cases.)
