@@ -25,12 +25,13 @@ var boundaries = []struct {
 	// The key contract and the validator compile no JWKS machinery: a
 	// validator over your own key set needs none of it.
 	// (The adapters' shared test fixture uses a jwks.Source for its 503 cases.)
-	// internal/authservers makes DPoP proofs with authtest.
-	{"github.com/MicahParks/jwkset", []string{"jwks", "authtest", "example/...", "adapters/internal/adaptertest", "internal/authservers"}},
-	{"github.com/MicahParks/keyfunc/v3", []string{"jwks", "example/...", "adapters/internal/adaptertest"}},
+	// internal/authservers makes DPoP proofs with authtest. otelguard reads
+	// jwks.Health.
+	{"github.com/MicahParks/jwkset", []string{"jwks", "otelguard", "authtest", "example/...", "adapters/internal/adaptertest", "internal/authservers"}},
+	{"github.com/MicahParks/keyfunc/v3", []string{"jwks", "otelguard", "example/...", "adapters/internal/adaptertest"}},
 	// Only keyset's tests use it, to check the small-order blocklist.
 	{"filippo.io/edwards25519", nil},
-	{"golang.org/x/time/rate", []string{"jwks", "authtest", "example/...", "adapters/internal/adaptertest", "internal/authservers"}},
+	{"golang.org/x/time/rate", []string{"jwks", "otelguard", "authtest", "example/...", "adapters/internal/adaptertest", "internal/authservers"}},
 }
 
 // TestDependencyBoundaries runs go list -deps on every package of the module
