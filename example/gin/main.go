@@ -15,7 +15,8 @@ func main() { demo.Main(routes) }
 // routes guards the demo API with ginauth: authenticate, then scopes, then
 // organization.
 func routes(env *demo.Env) (http.Handler, error) {
-	guard, err := ginauth.New(ginauth.Options{Validator: env.Validator, Renderer: env.Renderer, OnError: env.LogRejection})
+	guard, err := ginauth.New(ginauth.Options{Validator: env.Validator, Renderer: env.Renderer,
+		Observer: env.Observer, RejectionLog: env.Log})
 	if err != nil {
 		return nil, err
 	}

@@ -65,10 +65,7 @@ func run(ctx context.Context, args []string, getenv func(string) string, stderr 
 	defer env.Close()
 	addr := demo.Reachable(ln.Addr())
 	guard, err := grpcauth.New(grpcauth.Options{Validator: env.Validator, Methods: methods(),
-		Renderer: middleware.Renderer{Realm: "api"},
-		OnError: func(method string, err error) {
-			log.Info("call rejected", "method", method, "error", err.Error())
-		}})
+		Renderer: middleware.Renderer{Realm: "api"}, Observer: env.Observer, RejectionLog: log})
 	if err != nil {
 		fmt.Fprintf(stderr, "configuration error: %v\n", err)
 		return 2

@@ -13,7 +13,8 @@ func main() { demo.Main(routes) }
 // routes guards the demo API with httpauth: authenticate, then scopes, then
 // organization.
 func routes(env *demo.Env) (http.Handler, error) {
-	guard, err := httpauth.New(httpauth.Options{Validator: env.Validator, Renderer: env.Renderer, OnError: env.LogRejection})
+	guard, err := httpauth.New(httpauth.Options{Validator: env.Validator, Renderer: env.Renderer,
+		Observer: env.Observer, RejectionLog: env.Log})
 	if err != nil {
 		return nil, err
 	}

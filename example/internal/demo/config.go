@@ -5,6 +5,7 @@ import (
 	"flag"
 	"fmt"
 	"io"
+	"net"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -85,6 +86,10 @@ type Config struct {
 	// the revocation list (package redisstore). Zero: all three in memory,
 	// right for one replica. Its password, if any, is never printed.
 	Redis string
+	// MetricsAddr is the listen address of a second listener serving
+	// /metrics in the Prometheus text format (package otelguard through the
+	// OpenTelemetry Prometheus exporter) [METRICS_ADDR]. Zero: no metrics.
+	MetricsAddr string
 }
 
 // DPoPMode is c.DPoP as a middleware.DPoPMode.
@@ -147,6 +152,8 @@ func ParseConfigAddr(args []string, getenv func(string) string, out io.Writer, d
 		"the public base `URL` DPoP proofs must name (htu), behind a proxy; default: the scheme and Host of each request [EXTERNAL_URL]")
 	fs.StringVar(&c.Redis, "redis", "",
 		"a redis:// `URL` shared by the replicas: DPoP replay store, introspection cache and revocation list; default: in memory [REDIS_URL]")
+	fs.StringVar(&c.MetricsAddr, "metrics-addr", env("METRICS_ADDR", ""),
+		"listen `address` of a separate listener serving /metrics (Prometheus text format), such as 127.0.0.1:9464; default: off [METRICS_ADDR]")
 	revocation := fs.String("revocation-check", env("REVOCATION_CHECK", "off"),
 		"confirm every JWT by introspection: off, or how long an active answer is reused, such as 0s or 5s [REVOCATION_CHECK]")
 	if err := fs.Parse(args); err != nil {
@@ -161,6 +168,11 @@ func ParseConfigAddr(args []string, getenv func(string) string, out io.Writer, d
 	if c.Redis != "" {
 		if _, err := redis.ParseURL(c.Redis); err != nil {
 			return Config{}, errors.New("-redis is not a redis:// or rediss:// URL (redis://[user:password@]host:port[/db])")
+		}
+	}
+	if c.MetricsAddr != "" {
+		if _, _, err := net.SplitHostPort(c.MetricsAddr); err != nil {
+			return Config{}, fmt.Errorf("-metrics-addr %q is not a host:port address such as 127.0.0.1:9464", c.MetricsAddr)
 		}
 	}
 	if *issuers != "" {

@@ -46,6 +46,9 @@ type Env struct {
 	Audience string
 	// Log is the server's logger.
 	Log *slog.Logger
+	// Observer counts the guard's decisions when -metrics-addr is set (give
+	// it to the adapter's Options); nil otherwise.
+	Observer middleware.Observer
 
 	remote       []*jwks.Source          // each issuer's keys, outside dev mode, in Issuers' order
 	static       *keyset.Set             // the keys, in dev mode
@@ -56,6 +59,8 @@ type Env struct {
 	revoke func(context.Context, revocation.Revocation) (revocation.Revocation, error)
 	redis  *redis.Client
 	shared *redisstore.Revocations
+
+	metrics *metrics // -metrics-addr
 }
 
 // DevRoutes are the routes Env.Dev serves: in dev mode the server is its own
@@ -94,6 +99,12 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 	vc := middleware.Config{Audiences: []string{cfg.Audience}, Leeway: cfg.Leeway, Logger: log,
 		DPoP: middleware.DPoP{Mode: cfg.DPoPMode(), ExternalURL: cfg.ExternalURL}}
 	var err error
+	if cfg.MetricsAddr != "" {
+		if env.metrics, err = newMetrics(); err != nil {
+			return nil, err
+		}
+		env.Observer = env.metrics.m
+	}
 	if cfg.Dev() {
 		env.Issuers = []string{base}
 		err = env.dev(base, cfg)
@@ -144,11 +155,31 @@ func NewEnv(cfg Config, base string, log *slog.Logger) (*Env, error) {
 			DPoPBoundAccessTokensRequired: env.Validator.DPoPRequired(),
 		}.Handler()
 	}
+	if err == nil && env.metrics != nil {
+		err = env.metrics.observe(env)
+	}
 	if err != nil {
 		env.Close()
 		return nil, err
 	}
 	return env, nil
+}
+
+// observe is the Observe hook of the key sources and introspection
+// clients: otelguard's spans and durations with -metrics-addr, else none.
+func (env *Env) observe() func(context.Context, string, string) (context.Context, func(error)) {
+	if env.metrics == nil {
+		return nil
+	}
+	return env.metrics.m.Observe
+}
+
+// redisObserver is the redisstore.Observer with -metrics-addr, else nil.
+func (env *Env) redisObserver() redisstore.Observer {
+	if env.metrics == nil {
+		return nil
+	}
+	return env.metrics.m
 }
 
 // useRedis shares the three stores of several replicas through cfg.Redis:
@@ -162,8 +193,9 @@ func (env *Env) useRedis(cfg Config, vc *middleware.Config) error {
 	}
 	opt.ContextTimeoutEnabled = true // redisstore's timeouts bound every call
 	env.redis = redis.NewClient(opt)
-	vc.DPoP.Proofs.Replay = redisstore.NewReplayStore(env.redis, redisstore.ReplayOptions{})
-	env.shared = redisstore.NewRevocations(env.redis, redisstore.RevocationOptions{Logger: env.Log})
+	shared := redisstore.Options{Observer: env.redisObserver()}
+	vc.DPoP.Proofs.Replay = redisstore.NewReplayStore(env.redis, redisstore.ReplayOptions{Options: shared})
+	env.shared = redisstore.NewRevocations(env.redis, redisstore.RevocationOptions{Options: shared, Logger: env.Log})
 	vc.Revocations, env.revoke = env.shared, env.shared.Revoke
 	secret := cfg.IntrospectionClientSecret
 	if cfg.Dev() {
@@ -174,7 +206,7 @@ func (env *Env) useRedis(cfg Config, vc *middleware.Config) error {
 		if in == nil {
 			return nil, nil
 		}
-		return redisstore.NewIntrospector(env.redis, in, redisstore.IntrospectionOptions{HashKey: key[:], TTL: vc.IntrospectionTTL})
+		return redisstore.NewIntrospector(env.redis, in, redisstore.IntrospectionOptions{Options: shared, HashKey: key[:], TTL: vc.IntrospectionTTL})
 	}
 	for i := range vc.Trusted {
 		if vc.Trusted[i].Introspector, err = share(vc.Trusted[i].Introspector); err != nil {
@@ -224,7 +256,7 @@ func (env *Env) Revoke(ctx context.Context, contentType string, body io.Reader) 
 func (env *Env) trusted(cfg Config) ([]middleware.Issuer, error) {
 	var out []middleware.Issuer
 	for _, iss := range cfg.Issuers {
-		src, err := jwks.New(jwks.Config{Issuer: iss, JWKSURL: cfg.JWKSURL, Logger: env.Log})
+		src, err := jwks.New(jwks.Config{Issuer: iss, JWKSURL: cfg.JWKSURL, Logger: env.Log, Observe: env.observe()})
 		if err != nil {
 			return nil, err
 		}
@@ -236,7 +268,8 @@ func (env *Env) trusted(cfg Config) ([]middleware.Issuer, error) {
 				method = introspect.ClientSecretPost
 			}
 			c, err := introspect.New(introspect.Config{Endpoint: cfg.IntrospectionURL, Discovery: src,
-				ClientID: cfg.IntrospectionClientID, ClientSecret: cfg.IntrospectionClientSecret, AuthMethod: method})
+				ClientID: cfg.IntrospectionClientID, ClientSecret: cfg.IntrospectionClientSecret, AuthMethod: method,
+				Observe: env.observe()})
 			if err != nil {
 				return nil, err
 			}
@@ -393,14 +426,11 @@ func (env *Env) Ready() Reply {
 	return Reply{http.StatusOK, body}
 }
 
-// LogRejection logs a rejected request; it is the adapters' OnError hook.
-// The error's cause is for the log only; tokens are never logged.
-func (env *Env) LogRejection(r *http.Request, err error) {
-	env.Log.Info("request rejected", "method", r.Method, "path", r.URL.Path, "reason", middleware.Reason(err), "error", err.Error())
-}
-
 // Close stops refreshing the keys and synchronising the revocation list.
 func (env *Env) Close() {
+	if env.metrics != nil {
+		env.metrics.close()
+	}
 	if env.shared != nil {
 		env.shared.Close()
 	}

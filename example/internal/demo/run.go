@@ -99,6 +99,11 @@ func Listen(args []string, getenv func(string) string, stderr io.Writer, default
 		return nil, nil, 2
 	}
 	env, err := NewEnv(cfg, "http://"+Reachable(ln.Addr()), log)
+	if err == nil && env.metrics != nil {
+		if err = env.metrics.serve(cfg.MetricsAddr, stderr, log); err != nil {
+			env.Close()
+		}
+	}
 	if err != nil {
 		ln.Close()
 		fmt.Fprintf(stderr, "configuration error: %v\n", err)
