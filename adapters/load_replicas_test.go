@@ -92,9 +92,9 @@ func TestLoadReplicasOnRedis(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		h := httpServer(t, v)
+		h := httpServer(t, v, nil)
 		if i == 2 {
-			h = ginServer(t, v)
+			h = ginServer(t, v, nil)
 		}
 		srv := httptest.NewServer(h)
 		defer srv.Close()

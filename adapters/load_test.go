@@ -20,9 +20,15 @@ import (
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/keyset"
+	"github.com/clientcasa/oauthguard/internal/promtext"
 	"github.com/clientcasa/oauthguard/middleware"
+	"github.com/clientcasa/oauthguard/otelguard"
 	"github.com/clientcasa/oauthguard/scopes"
 	"github.com/gin-gonic/gin"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	otelprom "go.opentelemetry.io/otel/exporters/prometheus"
+	sdkmetric "go.opentelemetry.io/otel/sdk/metric"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/credentials/insecure"
@@ -38,6 +44,7 @@ type loadCase struct {
 	name   string
 	token  func() string
 	status int
+	reason string // its rejection's middleware.Reason ("" when accepted)
 }
 
 // TestLoadWithJWKSFaults drives the three adapters (net/http, gin, and gRPC,
@@ -45,7 +52,10 @@ type loadCase struct {
 // with a mix of good and bad tokens while the JWKS rotates, then fails with
 // 500, hangs, serves garbage and recovers. Every answer must be the right one
 // for its token, JWKS fetches must stay within the rate limit, and goroutines
-// and heap must return to where they were.
+// and heap must return to where they were. The three guards and the key
+// source report to one otelguard.Metrics on the Prometheus exporter: what
+// a scrape reads must be what the run did (every decision by outcome and
+// reason, the cache, the refreshes and fetches).
 func TestLoadWithJWKSFaults(t *testing.T) {
 	if testing.Short() {
 		t.Skip("load test")
@@ -68,7 +78,18 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 	// away): every JWKS fetch is either the controller's, counted, or one
 	// triggered by an unknown kid, rate-limited. The bound on fetches then
 	// follows from what the run did, however slow the machine.
-	src, err := jwks.New(jwks.Config{JWKSURL: as.JWKSURL(), Timeout: 500 * time.Millisecond,
+	reg := prometheus.NewRegistry()
+	exp, err := otelprom.New(otelprom.WithRegisterer(reg))
+	if err != nil {
+		t.Fatal(err)
+	}
+	mp := sdkmetric.NewMeterProvider(sdkmetric.WithReader(exp))
+	defer mp.Shutdown(context.Background())
+	metrics, err := otelguard.New(otelguard.Config{MeterProvider: mp})
+	if err != nil {
+		t.Fatal(err)
+	}
+	src, err := jwks.New(jwks.Config{JWKSURL: as.JWKSURL(), Timeout: 500 * time.Millisecond, Observe: metrics.Observe,
 		RefreshInterval: time.Hour, UnknownKIDInterval: kidInterval, UnknownKIDWait: 100 * time.Millisecond,
 		RetryMin: time.Hour, RetryMax: time.Hour, Logger: slog.New(slog.DiscardHandler)})
 	if err != nil {
@@ -78,10 +99,16 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
+	if err := metrics.ObserveValidator(v); err != nil {
+		t.Fatal(err)
+	}
+	if err := metrics.ObserveKeys(func() map[string]jwks.Health { return map[string]jwks.Health{"main": src.Health()} }); err != nil {
+		t.Fatal(err)
+	}
 	client := &http.Client{Timeout: 30 * time.Second, Transport: &http.Transport{
 		MaxIdleConnsPerHost: 64, MaxConnsPerHost: 64, DisableCompression: true}}
-	targets := []target{httpTarget(httptest.NewServer(httpServer(t, v)), client), httpTarget(httptest.NewServer(ginServer(t, v)), client),
-		grpcTarget(t, v)}
+	targets := []target{httpTarget(httptest.NewServer(httpServer(t, v, metrics)), client),
+		httpTarget(httptest.NewServer(ginServer(t, v, metrics)), client), grpcTarget(t, v, metrics)}
 
 	mint := func(tok authtest.Token) string {
 		s, err := as.Mint(tok)
@@ -93,13 +120,13 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 	read := map[string]any{"scope": "read:clients"}
 	valid := mint(authtest.Token{Alg: "EdDSA", Claims: read})
 	cases := []loadCase{
-		{"valid", func() string { return valid }, 200},
-		{"expired", constant(mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "exp": time.Now().Add(-time.Hour).Unix()}})), 401},
-		{"wrong_audience", constant(mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "aud": "https://other.example.test"}})), 401},
-		{"wrong_scope", constant(mint(authtest.Token{Claims: map[string]any{"scope": "write:invoices"}})), 403},
-		{"other_org", constant(mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "organizationId": "org_globex"}})), 403},
-		{"unknown_kid", constant(mint(authtest.Token{KID: "no-such-key", Claims: read})), 401},
-		{"valid_es256", constant(mint(authtest.Token{Alg: "ES256", Claims: read})), 200},
+		{"valid", func() string { return valid }, 200, ""},
+		{"expired", constant(mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "exp": time.Now().Add(-time.Hour).Unix()}})), 401, "expired"},
+		{"wrong_audience", constant(mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "aud": "https://other.example.test"}})), 401, "wrong_audience"},
+		{"wrong_scope", constant(mint(authtest.Token{Claims: map[string]any{"scope": "write:invoices"}})), 403, "insufficient_scope"},
+		{"other_org", constant(mint(authtest.Token{Claims: map[string]any{"scope": "read:clients", "organizationId": "org_globex"}})), 403, "forbidden"},
+		{"unknown_kid", constant(mint(authtest.Token{KID: "no-such-key", Claims: read})), 401, "unknown_key"},
+		{"valid_es256", constant(mint(authtest.Token{Alg: "ES256", Claims: read})), 200, ""},
 	}
 	// After rotation a token of the new key joins the mix, once the source
 	// has picked the key up; until then the mix sends the old valid token.
@@ -109,7 +136,8 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 			return *p
 		}
 		return valid
-	}, 200})
+	}, 200, ""})
+	answered := make([]atomic.Int64, len(cases)) // right answers, by case
 
 	// Phase 0: the JWKS has answered 500 from the start. Nothing was ever
 	// fetched, so every request is 503 with Retry-After.
@@ -230,7 +258,9 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 				if status >= 500 {
 					fiveXX.Add(1)
 				}
-				if status != c.status {
+				if status == c.status {
+					answered[i%len(cases)].Add(1)
+				} else {
 					wrong.Add(1)
 					msg := fmt.Sprintf("%s: %s: status %d, want %d", tg.name, c.name, status, c.status)
 					firstWrong.CompareAndSwap(nil, &msg)
@@ -245,6 +275,7 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 	as.SetFault(authtest.FaultNone)
 
 	fetches := as.JWKSFetches() - fetchesAtStart
+	checkLoadMetrics(t, reg, cases, answered, len(targets), refreshes.Load())
 	for _, tg := range targets {
 		tg.close()
 	}
@@ -296,6 +327,59 @@ func TestLoadWithJWKSFaults(t *testing.T) {
 
 func constant(s string) func() string { return func() string { return s } }
 
+// checkLoadMetrics scrapes the exporter after the load: each right answer
+// is one decision of its outcome and reason, the phase-0 requests are
+// keys_unavailable, and the cache, refreshes and fetches moved.
+func checkLoadMetrics(t *testing.T, reg *prometheus.Registry, cases []loadCase, answered []atomic.Int64, phase0 int, refreshes int64) {
+	t.Helper()
+	w := httptest.NewRecorder()
+	promhttp.HandlerFor(reg, promhttp.HandlerOpts{}).ServeHTTP(w, httptest.NewRequest("GET", "/metrics", nil))
+	got, err := promtext.Parse(w.Body.String())
+	if err != nil {
+		t.Fatal(err)
+	}
+	const validations = "oauthguard_validations_total"
+	want := map[string]float64{"keys_unavailable": float64(phase0)}
+	accepted, all := 0.0, float64(phase0)
+	for i, c := range cases {
+		n := float64(answered[i].Load())
+		all += n
+		if c.reason == "" {
+			accepted += n
+		} else {
+			want[c.reason] += n
+		}
+	}
+	if n := got.Sum(validations, map[string]string{"outcome": "accepted"}); n != accepted {
+		t.Errorf("%s{outcome=accepted} = %v, want %v (the right 200s)", validations, n, accepted)
+	}
+	for reason, n := range want {
+		if m := got.Sum(validations, map[string]string{"outcome": "rejected", "reason": reason}); m != n {
+			t.Errorf("%s{outcome=rejected,reason=%s} = %v, want %v", validations, reason, m, n)
+		}
+	}
+	if n := got.Sum(validations, nil); n != all {
+		t.Errorf("%s = %v in all, want %v: one decision per request", validations, n, all)
+	}
+	hits := got.Sum("oauthguard_cache_lookups_total", map[string]string{"cache": "token", "result": "hit"})
+	if hits < accepted/2 {
+		t.Errorf("token cache hits %v for %v accepted requests of a few tokens", hits, accepted)
+	}
+	ok := got.Sum("oauthguard_jwks_refreshes_total", map[string]string{"source": "main", "outcome": "success"})
+	failed := got.Sum("oauthguard_jwks_refreshes_total", map[string]string{"source": "main", "outcome": "failure"})
+	if ok < 2 || failed < 3 || ok+failed < float64(refreshes) {
+		t.Errorf("refreshes: %v succeeded, %v failed; the controller made %d and the phases fail three", ok, failed, refreshes)
+	}
+	if n := got.Sum("oauthguard_fetch_duration_seconds_count", map[string]string{"operation": "jwks", "outcome": "error"}); n < 3 {
+		t.Errorf("%v failed JWKS fetches timed, want the 500, hang and garbage phases'", n)
+	}
+	if n := got.Sum("oauthguard_jwks_keys", map[string]string{"source": "main"}); n != 3 {
+		t.Errorf("keys held %v, want 3 after the rotation", n)
+	}
+	fmt.Printf("load metrics: %v accepted, %v rejected, %v token cache hits, %v refreshes ok, %v failed\n",
+		accepted, all-accepted, hits, ok, failed)
+}
+
 // target is one guarded server of the load test: call sends one request
 // with token and returns its status (a gRPC code as its HTTP equivalent)
 // and whether it said to retry later (Retry-After; gRPC's Unavailable).
@@ -319,8 +403,8 @@ func httpTarget(srv *httptest.Server, client *http.Client) target {
 
 // grpcTarget guards the gRPC health service's Check with read:clients and
 // the organization its request names (org_acme, as the HTTP route's path).
-func grpcTarget(t *testing.T, v *middleware.Validator) target {
-	g, err := grpcauth.New(grpcauth.Options{Validator: v, Methods: map[string]grpcauth.Method{
+func grpcTarget(t *testing.T, v *middleware.Validator, obs middleware.Observer) target {
+	g, err := grpcauth.New(grpcauth.Options{Validator: v, Observer: obs, Methods: map[string]grpcauth.Method{
 		healthpb.Health_Check_FullMethodName: {Scopes: scopes.All("read:clients"),
 			Organization: func(req any) string { return req.(*healthpb.HealthCheckRequest).GetService() }},
 	}})
@@ -367,8 +451,8 @@ func ok(w http.ResponseWriter, _ *http.Request) {
 	_, _ = io.WriteString(w, `{"data":[]}`)
 }
 
-func httpServer(t *testing.T, v *middleware.Validator) http.Handler {
-	g, err := httpauth.New(httpauth.Options{Validator: v})
+func httpServer(t *testing.T, v *middleware.Validator, obs middleware.Observer) http.Handler {
+	g, err := httpauth.New(httpauth.Options{Validator: v, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -381,8 +465,8 @@ func httpServer(t *testing.T, v *middleware.Validator) http.Handler {
 	return mux
 }
 
-func ginServer(t *testing.T, v *middleware.Validator) http.Handler {
-	g, err := ginauth.New(ginauth.Options{Validator: v})
+func ginServer(t *testing.T, v *middleware.Validator, obs middleware.Observer) http.Handler {
+	g, err := ginauth.New(ginauth.Options{Validator: v, Observer: obs})
 	if err != nil {
 		t.Fatal(err)
 	}
