@@ -59,6 +59,10 @@ type config struct {
 	rotN, rotCycles          int
 	rotRate                  float64
 	deadline                 time.Duration
+	// floor mode
+	nethttpBin, ginBin    string
+	floorDistinct         int
+	floorModes, floorAlgs []string
 }
 
 func main() {
@@ -69,13 +73,27 @@ func main() {
 	flag.IntVar(&c.warmup, "warmup", 2000, "unmeasured requests before each measured phase")
 	flag.IntVar(&c.rounds, "rounds", 3, "throughput rounds; the scenarios are interleaved and the median round reported")
 	flag.StringVar(&c.alg, "alg", "RS256", "token algorithm: RS256, ES256 or EdDSA")
-	flag.StringVar(&c.mode, "mode", "all", "throughput, rotation or all")
+	flag.StringVar(&c.mode, "mode", "all", "throughput, rotation, all (both) or floor")
 	flag.StringVar(&scen, "scenarios", "noauth,ours_cache,ours_nocache,auth0", "throughput scenarios, in order")
 	flag.IntVar(&c.rotN, "rotation-n", 6000, "measured requests per rotation phase")
 	flag.IntVar(&c.rotCycles, "rotation-cycles", 3, "rotation cycles (steady phase, then rotated-and-hanging phase)")
 	flag.Float64Var(&c.rotRate, "rotation-rate", 3000, "paced requests/s in rotation mode (well below capacity, so p99 is service time)")
 	flag.DurationVar(&c.deadline, "deadline", 150*time.Second, "hard deadline for the whole run")
+	flag.StringVar(&c.nethttpBin, "nethttp-bin", "", "floor mode: the built example/nethttp binary")
+	flag.StringVar(&c.ginBin, "gin-bin", "", "floor mode: the built example/gin binary")
+	flag.IntVar(&c.floorDistinct, "floor-distinct", 3000, "floor mode: distinct tokens per alg (each sent once)")
+	floorModes := flag.String("floor-modes", "repeated,distinct", "floor mode: repeated (one token) and/or distinct tokens")
+	floorAlgs := flag.String("floor-algs", strings.Join(bench.Algs, ","), "floor mode: token algorithms")
+	serveFloorStack := flag.String("serve-floor", "", "serve the no-auth floor of a stack (nethttp or gin) on 127.0.0.1:0 and nothing else")
 	flag.Parse()
+	if *serveFloorStack != "" {
+		if err := serveFloor(*serveFloorStack, "127.0.0.1:0"); err != nil {
+			fmt.Fprintln(os.Stderr, "loadgen:", err)
+			os.Exit(1)
+		}
+		return
+	}
+	c.floorModes, c.floorAlgs = strings.Split(*floorModes, ","), strings.Split(*floorAlgs, ",")
 	c.scenarios = strings.Split(scen, ",")
 	if c.n <= 0 || c.conns <= 0 || c.warmup < 0 || c.rounds <= 0 || c.rotN <= 0 || c.rotCycles <= 0 || c.rotRate <= 0 || c.deadline <= 0 {
 		fmt.Fprintln(os.Stderr, "loadgen: -n, -c, -rounds, -rotation-n, -rotation-cycles, -rotation-rate and -deadline must be positive, -warmup not negative")
@@ -85,7 +103,11 @@ func main() {
 		fmt.Fprintf(os.Stderr, "loadgen: -alg must be one of %v\n", bench.Algs)
 		os.Exit(2)
 	}
-	if c.mode != "throughput" && c.mode != "rotation" && c.mode != "all" {
+	if c.mode == "floor" && c.nethttpBin == "" && c.ginBin == "" {
+		fmt.Fprintln(os.Stderr, "loadgen:", errFloorFlags)
+		os.Exit(2)
+	}
+	if c.mode != "throughput" && c.mode != "rotation" && c.mode != "all" && c.mode != "floor" {
 		fmt.Fprintf(os.Stderr, "loadgen: unknown -mode %q\n", c.mode)
 		os.Exit(2)
 	}
@@ -113,6 +135,9 @@ func run(ctx context.Context, c config, out io.Writer) error {
 		if err := throughput(ctx, c, out); err != nil {
 			return err
 		}
+	}
+	if c.mode == "floor" {
+		return floorMode(ctx, c, out)
 	}
 	if c.mode == "rotation" || c.mode == "all" {
 		for _, cache := range []bool{true, false} {
@@ -191,7 +216,7 @@ func throughput(ctx context.Context, c config, out io.Writer) error {
 	for round := 1; round <= c.rounds; round++ {
 		for _, name := range c.scenarios {
 			tr := newTransport(c.conns)
-			st, err := drive(ctx, tr, servers[name].url, token, c.warmup, c.n, c.conns, 0)
+			st, err := drive(ctx, tr, servers[name].url, []string{token}, c.warmup, c.n, c.conns, 0)
 			tr.CloseIdleConnections()
 			if err != nil {
 				return fmt.Errorf("%s: %w", name, err)
@@ -322,7 +347,7 @@ func rotationCycle(ctx context.Context, c config, cache bool, cycle int, out io.
 	// connections the steady phase had already set up.
 	tr := newTransport(c.conns)
 	defer tr.CloseIdleConnections()
-	steady, err = drive(ctx, tr, srv.url, held, c.warmup, c.rotN, c.conns, c.rotRate)
+	steady, err = drive(ctx, tr, srv.url, []string{held}, c.warmup, c.rotN, c.conns, c.rotRate)
 	if err != nil {
 		return nil, nil, fmt.Errorf("steady: %w", err)
 	}
@@ -356,7 +381,7 @@ func rotationCycle(ctx context.Context, c config, cache bool, cycle int, out io.
 	probe := &probeStats{statuses: map[int]int{}}
 	wg.Go(func() { probe.run(trouble, srv.url, fresh) })
 
-	hang, err = drive(ctx, tr, srv.url, held, 0, c.rotN, c.conns, c.rotRate)
+	hang, err = drive(ctx, tr, srv.url, []string{held}, 0, c.rotN, c.conns, c.rotRate)
 	stop()
 	wg.Wait()
 	if err != nil {
@@ -478,15 +503,22 @@ func round(d time.Duration) time.Duration {
 	return d
 }
 
-// drive sends warmup and then n requests with token over conns connections
-// of tr,
+// drive sends warmup and then n requests over conns connections of tr,
+// request j carrying tokens[j % len(tokens)] (the warm-up: tokens[0]),
 // each connection's requests one after another, and returns the measured
 // phase's statistics. With rate > 0 the measured requests are paced at that
 // many per second overall (request j is sent no earlier than j/rate after the
 // start), so latency is service time rather than queueing; with rate 0 every
 // connection sends as fast as it can. Any status other than 200 is an error;
 // the run fails when more than 1% of requests fail or the deadline passes.
-func drive(ctx context.Context, tr *http.Transport, url, token string, warmup, n, conns int, rate float64) (*stats, error) {
+func drive(ctx context.Context, tr *http.Transport, url string, tokens []string, warmup, n, conns int, rate float64) (*stats, error) {
+	return driveCPU(ctx, tr, url, tokens, warmup, n, conns, rate, bench.ProcessCPU)
+}
+
+// driveCPU is drive with cpu as the CPU clock of the measured phase (the
+// server process's, in floor mode).
+func driveCPU(ctx context.Context, tr *http.Transport, url string, tokens []string, warmup, n, conns int, rate float64,
+	cpu func() time.Duration) (*stats, error) {
 	var next atomic.Int64
 	var errCount atomic.Int64
 	var firstErr atomic.Value
@@ -502,7 +534,7 @@ func drive(ctx context.Context, tr *http.Transport, url, token string, warmup, n
 					firstErr.CompareAndSwap(nil, err)
 					return
 				}
-				req.Header.Set("Authorization", "Bearer "+token)
+				req.Header.Set("Authorization", "Bearer "+tokens[0])
 				var mine []time.Duration
 				if record {
 					mine = make([]time.Duration, 0, total/conns+1)
@@ -516,6 +548,9 @@ func drive(ctx context.Context, tr *http.Transport, url, token string, warmup, n
 						if wait := time.Until(start.Add(time.Duration(float64(j) / rate * float64(time.Second)))); wait > 0 {
 							time.Sleep(wait)
 						}
+					}
+					if record && len(tokens) > 1 {
+						req.Header.Set("Authorization", "Bearer "+tokens[j%int64(len(tokens))])
 					}
 					t0 := time.Now()
 					err := roundTrip(tr, req)
@@ -542,9 +577,9 @@ func drive(ctx context.Context, tr *http.Transport, url, token string, warmup, n
 	}
 	runtime.GC()
 	busy0, okBusy0 := bench.MachineBusy()
-	cpu0, t0 := bench.ProcessCPU(), time.Now()
+	cpu0, t0 := cpu(), time.Now()
 	lats := phase(n, true, rate)
-	st := &stats{elapsed: time.Since(t0), cpu: bench.ProcessCPU() - cpu0, errors: int(errCount.Load()), others: -1}
+	st := &stats{elapsed: time.Since(t0), cpu: cpu() - cpu0, errors: int(errCount.Load()), others: -1}
 	if busy1, ok := bench.MachineBusy(); ok && okBusy0 {
 		st.others = max(busy1-busy0-st.cpu, 0)
 	}

@@ -99,13 +99,21 @@ func (r Reply) Write(w http.ResponseWriter) {
 	_, _ = w.Write(append(body, '\n'))
 }
 
+// Identity is the body of GET /api/v1/me (its members in the order
+// encoding/json writes a map's: the same bytes as before it was a struct).
+type Identity struct {
+	OrganizationID string   `json:"organizationId"`
+	Scopes         []string `json:"scopes"`
+	Sub            string   `json:"sub"`
+}
+
 // Me describes the token: subject, organization and scopes.
 func (a *App) Me(c *middleware.Claims) Reply {
 	s := []string(c.Scopes)
 	if s == nil {
 		s = []string{}
 	}
-	return Reply{http.StatusOK, map[string]any{"sub": c.Subject, "organizationId": c.OrganizationID, "scopes": s}}
+	return Reply{http.StatusOK, Identity{OrganizationID: c.OrganizationID, Scopes: s, Sub: c.Subject}}
 }
 
 // Clients lists org's clients, at most pageSize of them (the query

@@ -131,33 +131,35 @@ func Reachable(addr net.Addr) string {
 
 // JSONErrors makes an http.ServeMux answer its own errors, an unknown path
 // (404) or a method the path does not serve (405, with its Allow header),
-// with the JSON bodies NotFound and MethodNotAllowed instead of text.
+// with the JSON bodies NotFound and MethodNotAllowed instead of text. The
+// mux matches each request once: a 404 or 405 is the mux's own when no
+// pattern matched (r.Pattern, which the mux sets, is empty).
 func JSONErrors(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
-		if _, pattern := mux.Handler(r); pattern == "" {
-			w = &muxError{ResponseWriter: w}
-		}
-		mux.ServeHTTP(w, r)
+		mux.ServeHTTP(&muxError{ResponseWriter: w, r: r}, r)
 	})
 }
 
-// muxError replaces a 404 or 405 and the text the mux writes after it.
+// muxError replaces the mux's own 404 or 405 and the text it writes after.
 type muxError struct {
 	http.ResponseWriter
+	r        *http.Request
 	replaced bool
 }
 
 func (m *muxError) WriteHeader(code int) {
-	switch code {
-	case http.StatusNotFound:
+	switch {
+	case m.r.Pattern != "":
+	case code == http.StatusNotFound:
 		NotFound.Write(m.ResponseWriter)
-	case http.StatusMethodNotAllowed:
+		m.replaced = true
+		return
+	case code == http.StatusMethodNotAllowed:
 		MethodNotAllowed.Write(m.ResponseWriter)
-	default:
-		m.ResponseWriter.WriteHeader(code)
+		m.replaced = true
 		return
 	}
-	m.replaced = true
+	m.ResponseWriter.WriteHeader(code)
 }
 
 func (m *muxError) Write(b []byte) (int, error) {
@@ -166,3 +168,6 @@ func (m *muxError) Write(b []byte) (int, error) {
 	}
 	return m.ResponseWriter.Write(b)
 }
+
+// Unwrap lets http.ResponseController reach the connection's writer.
+func (m *muxError) Unwrap() http.ResponseWriter { return m.ResponseWriter }

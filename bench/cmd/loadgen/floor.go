@@ -1,0 +1,243 @@
+package main
+
+import (
+	"bufio"
+	"cmp"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"slices"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/bench"
+)
+
+// Floor mode compares the example servers with the floor: each example
+// binary (-nethttp-bin, -gin-bin) runs as its own process, trusting an
+// authtest issuer served here, beside a process of this program serving
+// the same routes with the same stack and no authentication
+// (-serve-floor). Both get the same requests, GET /api/v1/me, with one
+// token repeated and with distinct tokens, for each alg; the figure is the
+// server process's CPU per request (the sum of its threads' on-CPU time,
+// /proc/PID/task/*/schedstat), so the client's own work does not count.
+
+const floorAudience = "https://api.example.test"
+
+// serveFloor is -serve-floor: the floor server of stack on addr, with the
+// ready line the examples print.
+func serveFloor(stack, addr string) error {
+	h := bench.FloorNetHTTP()
+	if stack == "gin" {
+		h = bench.FloorGin()
+	} else if stack != "nethttp" {
+		return fmt.Errorf("-serve-floor %q: want nethttp or gin", stack)
+	}
+	ln, err := net.Listen("tcp", addr)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(os.Stderr, "listening on http://%s\n", ln.Addr())
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second,
+		WriteTimeout: 20 * time.Second, IdleTimeout: time.Minute, MaxHeaderBytes: 32 << 10}
+	return srv.Serve(ln)
+}
+
+// child is a server process.
+type child struct {
+	name string
+	url  string
+	cmd  *exec.Cmd
+}
+
+var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
+
+// startChild runs bin with args, with a bare environment, and waits for its
+// ready line and, when it has one, a 200 from /readyz.
+func startChild(ctx context.Context, name, bin string, args ...string) (*child, error) {
+	cmd := exec.CommandContext(ctx, bin, args...)
+	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
+	stderr, err := cmd.StderrPipe()
+	if err != nil {
+		return nil, err
+	}
+	cmd.Stdout = io.Discard
+	if err := cmd.Start(); err != nil {
+		return nil, err
+	}
+	c := &child{name: name, cmd: cmd}
+	found := make(chan string, 1)
+	go func() {
+		sc := bufio.NewScanner(stderr)
+		for sc.Scan() {
+			if m := listening.FindStringSubmatch(sc.Text()); m != nil {
+				select {
+				case found <- m[1]:
+				default:
+				}
+			}
+		}
+	}()
+	select {
+	case c.url = <-found:
+	case <-time.After(20 * time.Second):
+		c.stop()
+		return nil, fmt.Errorf("%s printed no ready line", name)
+	}
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(c.url + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == http.StatusOK {
+				return c, nil
+			}
+		}
+		if time.Now().After(deadline) {
+			c.stop()
+			return nil, fmt.Errorf("%s: /readyz never answered 200", name)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+}
+
+func (c *child) stop() {
+	_ = c.cmd.Process.Kill()
+	_ = c.cmd.Wait()
+}
+
+// cpu is the process's CPU time: its threads' on-CPU nanoseconds.
+func (c *child) cpu() time.Duration {
+	dir := fmt.Sprintf("/proc/%d/task", c.cmd.Process.Pid)
+	tasks, _ := os.ReadDir(dir)
+	var total int64
+	for _, t := range tasks {
+		b, err := os.ReadFile(filepath.Join(dir, t.Name(), "schedstat"))
+		if err != nil {
+			continue
+		}
+		f := strings.Fields(string(b))
+		if len(f) > 0 {
+			n, _ := strconv.ParseInt(f[0], 10, 64)
+			total += n
+		}
+	}
+	return time.Duration(total)
+}
+
+// floorMode runs the comparison: for each stack, its example and its floor;
+// for each round, mode and alg, both servers in turn.
+func floorMode(ctx context.Context, c config, out io.Writer) error {
+	bins := map[string]string{"nethttp": c.nethttpBin, "gin": c.ginBin}
+	as, err := authtest.Start(authtest.Options{Algs: bench.Algs, Audience: floorAudience})
+	if err != nil {
+		return err
+	}
+	defer as.Close()
+	self, err := os.Executable()
+	if err != nil {
+		return err
+	}
+	type key struct{ stack, mode, alg, server string }
+	runs := map[key][]*stats{}
+	tokens := map[string][]string{} // "repeated/ALG" or "distinct/ALG"
+	for _, alg := range c.floorAlgs {
+		repeated, err := as.Mint(authtest.Token{Alg: alg, Subject: bench.FloorIdentity.Sub, Scopes: bench.FloorIdentity.Scopes})
+		if err != nil {
+			return err
+		}
+		tokens["repeated/"+alg] = []string{repeated}
+		var distinct []string
+		for range c.floorDistinct {
+			t, err := as.Mint(authtest.Token{Alg: alg, Subject: bench.FloorIdentity.Sub, Scopes: bench.FloorIdentity.Scopes})
+			if err != nil {
+				return err
+			}
+			distinct = append(distinct, t)
+		}
+		tokens["distinct/"+alg] = distinct
+	}
+	fmt.Fprintf(out, "\n== floor: GET /api/v1/me, each example process beside its no-auth floor process; "+
+		"cpu/req is the server process's (schedstat), %d rounds\n", c.rounds)
+	for _, stack := range []string{"nethttp", "gin"} {
+		if bins[stack] == "" {
+			continue
+		}
+		ex, err := startChild(ctx, stack, bins[stack], "-addr", "127.0.0.1:0", "-issuer", as.Issuer(),
+			"-jwks-url", as.JWKSURL(), "-audience", floorAudience)
+		if err != nil {
+			return err
+		}
+		fl, err := startChild(ctx, stack+" floor", self, "-serve-floor", stack)
+		if err != nil {
+			ex.stop()
+			return err
+		}
+		fmt.Fprintln(out, header)
+		for round := 1; round <= c.rounds; round++ {
+			for _, mode := range c.floorModes {
+				for _, alg := range c.floorAlgs {
+					toks := tokens[mode+"/"+alg]
+					n := c.n
+					if mode == "distinct" {
+						n = len(toks) // each token once: every one is verified
+					}
+					for _, srv := range []*child{fl, ex} {
+						tr := newTransport(c.conns)
+						st, err := driveCPU(ctx, tr, srv.url+"/api/v1/me", toks, c.warmup, n, c.conns, 0, srv.cpu)
+						tr.CloseIdleConnections()
+						if err != nil {
+							ex.stop()
+							fl.stop()
+							return fmt.Errorf("%s %s %s: %w", srv.name, mode, alg, err)
+						}
+						name := "example"
+						if srv == fl {
+							name = "floor"
+						}
+						runs[key{stack, mode, alg, name}] = append(runs[key{stack, mode, alg, name}], st)
+						fmt.Fprintln(out, st.line(fmt.Sprintf("r%d %s %s %s %s", round, stack, mode, alg, name)))
+					}
+				}
+			}
+		}
+		ex.stop()
+		fl.stop()
+	}
+	fmt.Fprintf(out, "\n-- server CPU per request, median of %d rounds (range)\n", c.rounds)
+	fmt.Fprintln(out, "stack    mode      alg     floor                 example               example ÷ floor")
+	median := func(rs []*stats) (lo, med, hi float64) {
+		v := make([]float64, 0, len(rs))
+		for _, r := range rs {
+			v = append(v, r.cpuPerReq())
+		}
+		slices.SortFunc(v, cmp.Compare[float64])
+		return v[0], v[len(v)/2], v[len(v)-1]
+	}
+	for _, stack := range []string{"nethttp", "gin"} {
+		for _, mode := range c.floorModes {
+			for _, alg := range c.floorAlgs {
+				f, e := runs[key{stack, mode, alg, "floor"}], runs[key{stack, mode, alg, "example"}]
+				if len(f) == 0 || len(e) == 0 {
+					continue
+				}
+				fl, fm, fh := median(f)
+				el, em, eh := median(e)
+				fmt.Fprintf(out, "%-8s %-9s %-7s %5.1fµs (%4.1f–%4.1f)  %5.1fµs (%4.1f–%4.1f)  %.3f\n",
+					stack, mode, alg, fm, fl, fh, em, el, eh, em/fm)
+			}
+		}
+	}
+	return nil
+}
+
+var errFloorFlags = errors.New("-mode floor needs -nethttp-bin or -gin-bin")
