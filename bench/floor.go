@@ -64,4 +64,3 @@ func FloorGin() http.Handler {
 	}
 	return r
 }
-
