@@ -2,6 +2,7 @@ package otelguard_test
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -9,6 +10,8 @@ import (
 	"math/rand/v2"
 	"net/http"
 	"net/http/httptest"
+	"os"
+	"regexp"
 	"strings"
 	"testing"
 	"time"
@@ -16,6 +19,7 @@ import (
 	"github.com/clientcasa/oauthguard/adapters/httpauth"
 	"github.com/clientcasa/oauthguard/authtest"
 	"github.com/clientcasa/oauthguard/internal/promtext"
+	"github.com/clientcasa/oauthguard/introspect"
 	"github.com/clientcasa/oauthguard/jwks"
 	"github.com/clientcasa/oauthguard/middleware"
 	"github.com/clientcasa/oauthguard/otelguard"
@@ -353,5 +357,58 @@ func TestRedisAndReplays(t *testing.T) {
 		if n := got.Sum(w.name, w.labels); n != w.want {
 			t.Errorf("%s%v = %v, want %v", w.name, w.labels, n, w.want)
 		}
+	}
+}
+
+// TestDashboardQueriesExist reads the Grafana dashboard shipped beside the
+// package and checks that every metric its queries name is one the
+// exporter serves once every instrument has been used.
+func TestDashboardQueriesExist(t *testing.T) {
+	f := newFixture(t, 0)
+	s := newServer(t, f)
+	s.do(t, "/me", "Bearer "+s.mint(t, authtest.Token{}))
+	s.do(t, "/me", "")
+	if err := f.m.ObserveKeys(func() map[string]jwks.Health {
+		return map[string]jwks.Health{"main": {Ready: true, KeyCount: 1, LastRefresh: time.Now(), NextRefresh: time.Now().Add(time.Minute)}}
+	}); err != nil {
+		t.Fatal(err)
+	}
+	for _, op := range []string{jwks.OpDiscovery, jwks.OpJWKS, introspect.Op} {
+		_, done := f.m.Observe(context.Background(), op, "https://as.example/x")
+		done(nil)
+	}
+	f.m.RedisRoundTrip("dpop", time.Millisecond, nil)
+	f.m.RevocationPropagated(time.Millisecond)
+	served := map[string]bool{}
+	for _, smp := range f.scrape(t) {
+		served[smp.Name] = true
+	}
+	raw, err := os.ReadFile("grafana-dashboard.json")
+	if err != nil {
+		t.Fatal(err)
+	}
+	var d struct {
+		Panels []struct {
+			Title   string
+			Targets []struct{ Expr string }
+		}
+	}
+	if err := json.Unmarshal(raw, &d); err != nil {
+		t.Fatal(err)
+	}
+	names := regexp.MustCompile(`oauthguard_[a-z_]+`)
+	n := 0
+	for _, p := range d.Panels {
+		for _, tg := range p.Targets {
+			for _, name := range names.FindAllString(tg.Expr, -1) {
+				n++
+				if !served[name] {
+					t.Errorf("panel %q queries %s, which the exporter does not serve", p.Title, name)
+				}
+			}
+		}
+	}
+	if n < 10 {
+		t.Fatalf("the dashboard names only %d metrics", n)
 	}
 }

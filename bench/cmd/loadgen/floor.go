@@ -149,22 +149,22 @@ func floorMode(ctx context.Context, c config, out io.Writer) error {
 	}
 	type key struct{ stack, mode, alg, server string }
 	runs := map[key][]*stats{}
-	tokens := map[string][]string{} // "repeated/ALG" or "distinct/ALG"
-	for _, alg := range c.floorAlgs {
-		repeated, err := as.Mint(authtest.Token{Alg: alg, Subject: bench.FloorIdentity.Sub, Scopes: bench.FloorIdentity.Scopes})
-		if err != nil {
-			return err
+	// tokens returns one token repeated, or tokens never sent before (so
+	// that each is verified, in every round).
+	tokens := func(mode, alg string) ([]string, error) {
+		n := 1
+		if mode == "distinct" {
+			n = c.floorDistinct
 		}
-		tokens["repeated/"+alg] = []string{repeated}
-		var distinct []string
-		for range c.floorDistinct {
+		out := make([]string, 0, n)
+		for range n {
 			t, err := as.Mint(authtest.Token{Alg: alg, Subject: bench.FloorIdentity.Sub, Scopes: bench.FloorIdentity.Scopes})
 			if err != nil {
-				return err
+				return nil, err
 			}
-			distinct = append(distinct, t)
+			out = append(out, t)
 		}
-		tokens["distinct/"+alg] = distinct
+		return out, nil
 	}
 	fmt.Fprintf(out, "\n== floor: GET /api/v1/me, each example process beside its no-auth floor process; "+
 		"cpu/req is the server process's (schedstat), %d rounds\n", c.rounds)
@@ -177,27 +177,31 @@ func floorMode(ctx context.Context, c config, out io.Writer) error {
 		if err != nil {
 			return err
 		}
+		defer ex.stop()
 		fl, err := startChild(ctx, stack+" floor", self, "-serve-floor", stack)
 		if err != nil {
-			ex.stop()
 			return err
 		}
+		defer fl.stop()
 		fmt.Fprintln(out, header)
 		for round := 1; round <= c.rounds; round++ {
 			for _, mode := range c.floorModes {
 				for _, alg := range c.floorAlgs {
-					toks := tokens[mode+"/"+alg]
+					toks, err := tokens(mode, alg)
+					if err != nil {
+						return err
+					}
 					n := c.n
 					if mode == "distinct" {
 						n = len(toks) // each token once: every one is verified
 					}
 					for _, srv := range []*child{fl, ex} {
+						// Distinct tokens: the floor ignores them, so both
+						// servers may get the same ones.
 						tr := newTransport(c.conns)
 						st, err := driveCPU(ctx, tr, srv.url+"/api/v1/me", toks, c.warmup, n, c.conns, 0, srv.cpu)
 						tr.CloseIdleConnections()
 						if err != nil {
-							ex.stop()
-							fl.stop()
 							return fmt.Errorf("%s %s %s: %w", srv.name, mode, alg, err)
 						}
 						name := "example"
@@ -210,7 +214,7 @@ func floorMode(ctx context.Context, c config, out io.Writer) error {
 				}
 			}
 		}
-		ex.stop()
+		ex.stop() // stopped twice (deferred too): Kill and Wait of an ended process only err
 		fl.stop()
 	}
 	fmt.Fprintf(out, "\n-- server CPU per request, median of %d rounds (range)\n", c.rounds)
