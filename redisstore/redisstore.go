@@ -44,8 +44,11 @@ type Observer interface {
 	// OpRevoke, OpResync or OpPing.
 	RedisRoundTrip(op string, d time.Duration, err error)
 	// RevocationPropagated is called when a revocation this replica did not
-	// hold arrives on the channel, with the time since it was made (its at,
-	// on the revoking replica's clock).
+	// hold arrives on the channel, with the time since it was made: since
+	// its at, on the revoking replica's clock, which travels in whole
+	// seconds rounded up, so the figure is short by up to a second (never
+	// below zero). It tells propagation of seconds or more (a replica cut
+	// off from the channel), not milliseconds.
 	RevocationPropagated(delay time.Duration)
 }
 

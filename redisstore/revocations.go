@@ -74,6 +74,9 @@ type Revocations struct {
 	log     *slog.Logger
 	cancel  context.CancelFunc
 	done    chan struct{}
+	// mine holds the messages this replica published and has not yet
+	// received back, so that its own are not reported propagated.
+	mine sync.Map
 
 	mu      sync.Mutex
 	synced  bool
@@ -130,6 +133,9 @@ func (r *Revocations) Revoke(ctx context.Context, rev revocation.Revocation) (re
 	ctx, cancel := context.WithTimeout(ctx, r.timeout)
 	defer cancel()
 	start := time.Now()
+	if r.o.Observer != nil {
+		r.mine.Store(string(doc), struct{}{})
+	}
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZAdd(ctx, r.key, redis.Z{Score: float64(rev.Until.UnixMilli()), Member: string(doc)})
 		p.ZRemRangeByScore(ctx, r.key, "-inf", strconv.FormatInt(time.Now().UnixMilli(), 10))
@@ -138,6 +144,7 @@ func (r *Revocations) Revoke(ctx context.Context, rev revocation.Revocation) (re
 	})
 	r.o.observe(OpRevoke, start, err)
 	if err != nil {
+		r.mine.Delete(string(doc))
 		return rev, fmt.Errorf("redisstore: revocation in force here, not published: %w", err)
 	}
 	return rev, nil
@@ -257,8 +264,9 @@ func (r *Revocations) run(ctx context.Context) {
 				r.log.Warn("redisstore: ignored a message on the revocation channel that is not a revocation with at and until", "bytes", len(m.Payload))
 				continue
 			}
-			if r.set.Merge(rev) > 0 && r.o.Observer != nil {
-				r.o.Observer.RevocationPropagated(time.Since(rev.At))
+			_, own := r.mine.LoadAndDelete(m.Payload)
+			if r.set.Merge(rev) > 0 && r.o.Observer != nil && !own {
+				r.o.Observer.RevocationPropagated(max(time.Since(rev.At), 0))
 			}
 		}
 	}

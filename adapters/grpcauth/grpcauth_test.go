@@ -68,7 +68,7 @@ func newFixtureTB(t testing.TB, methods map[string]grpcauth.Method) *fixture {
 	return newFixtureDown(t, methods, false)
 }
 
-func newFixtureDown(t testing.TB, methods map[string]grpcauth.Method, down bool) *fixture {
+func newFixtureDown(t testing.TB, methods map[string]grpcauth.Method, down bool, obs ...middleware.Observer) *fixture {
 	t.Helper()
 	p, err := authtest.NewProvider(authtest.Options{Issuer: "https://auth.example.test", Algs: []string{"EdDSA"}})
 	if err != nil {
@@ -83,8 +83,12 @@ func newFixtureDown(t testing.TB, methods map[string]grpcauth.Method, down bool)
 		t.Fatal(err)
 	}
 	errs := make(chan error, 100)
-	g, err := grpcauth.New(grpcauth.Options{Validator: v, Methods: methods, Renderer: middleware.Renderer{Realm: "api"},
-		OnError: func(_ string, err error) { errs <- err }})
+	o := grpcauth.Options{Validator: v, Methods: methods, Renderer: middleware.Renderer{Realm: "api"},
+		OnError: func(_ string, err error) { errs <- err }}
+	if len(obs) > 0 {
+		o.Observer = obs[0]
+	}
+	g, err := grpcauth.New(o)
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -33,6 +33,10 @@ import (
 
 const floorAudience = "https://api.example.test"
 
+// serverCPU is -server-cpu: the CPU list (taskset -c) the server processes
+// run on; empty: not pinned.
+var serverCPU string
+
 // serveFloor is -serve-floor: the floor server of stack on addr, with the
 // ready line the examples print.
 func serveFloor(stack, addr string) error {
@@ -65,6 +69,9 @@ var listening = regexp.MustCompile(`listening on (http://127\.0\.0\.1:\d+)`)
 // ready line and, when it has one, a 200 from /readyz.
 func startChild(ctx context.Context, name, bin string, args ...string) (*child, error) {
 	cmd := exec.CommandContext(ctx, bin, args...)
+	if serverCPU != "" { // pinned: the server alone on its core, the client on the other
+		cmd = exec.CommandContext(ctx, "taskset", append([]string{"-c", serverCPU, bin}, args...)...)
+	}
 	cmd.Env = []string{"PATH=" + os.Getenv("PATH")}
 	stderr, err := cmd.StderrPipe()
 	if err != nil {

@@ -81,6 +81,7 @@ func main() {
 	flag.DurationVar(&c.deadline, "deadline", 150*time.Second, "hard deadline for the whole run")
 	flag.StringVar(&c.nethttpBin, "nethttp-bin", "", "floor mode: the built example/nethttp binary")
 	flag.StringVar(&c.ginBin, "gin-bin", "", "floor mode: the built example/gin binary")
+	flag.StringVar(&serverCPU, "server-cpu", "", "floor mode: run the servers pinned to this CPU list (taskset -c), such as 1; run loadgen itself on the others")
 	flag.IntVar(&c.floorDistinct, "floor-distinct", 3000, "floor mode: distinct tokens per alg (each sent once)")
 	floorModes := flag.String("floor-modes", "repeated,distinct", "floor mode: repeated (one token) and/or distinct tokens")
 	floorAlgs := flag.String("floor-algs", strings.Join(bench.Algs, ","), "floor mode: token algorithms")
