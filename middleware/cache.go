@@ -3,11 +3,12 @@ package middleware
 import (
 	"crypto"
 	"crypto/ecdsa"
+	"crypto/ed25519"
 	"crypto/rsa"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
-	"github.com/maypok86/otter/v2/stats"
 )
 
 // DefaultCacheBytes bounds the verified-token cache when Config.CacheBytes is zero.
@@ -45,9 +46,15 @@ type noTicks struct{ now func() time.Time }
 func (c noTicks) NowNano() int64                      { return c.now().UnixNano() }
 func (c noTicks) Tick(time.Duration) <-chan time.Time { return nil }
 
-func newTokenCache(maxBytes int64, now func() time.Time, leeway time.Duration, st *stats.Counter) (*tokenCache, error) {
+func newTokenCache(maxBytes int64, now func() time.Time, leeway time.Duration, evictions *atomic.Uint64) (*tokenCache, error) {
 	return otter.New(&otter.Options[string, *cached]{
-		StatsRecorder: st,
+		// Hits and misses are counted by verify (two atomic adds: otter's
+		// recorder costs more on every hit); evictions here.
+		OnDeletion: func(e otter.DeletionEvent[string, *cached]) {
+			if e.Cause == otter.CauseOverflow {
+				evictions.Add(1)
+			}
+		},
 		MaximumWeight: uint64(maxBytes),
 		Weigher:       func(_ string, e *cached) uint32 { return e.weight },
 		ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[string, *cached]) time.Duration {
@@ -56,13 +63,14 @@ func newTokenCache(maxBytes int64, now func() time.Time, leeway time.Duration, s
 		Clock: noTicks{now: now},
 		// Maintenance runs on the calling goroutine, amortized, instead of
 		// in a new goroutine now and then: cheaper at high request rates,
-		// and nothing here blocks (no deletion handlers).
+		// and nothing here blocks (the deletion handler is one atomic add).
 		Executor: func(fn func()) { fn() },
 	})
 }
 
 // sameKey reports whether the key set still returns the key a cached token
-// was verified with: the same pointer (the common case, free), else an equal
+// was verified with: the same pointer or backing array (the common case,
+// free), else an equal
 // key (standard library public keys all have Equal).
 func sameKey(cur, was crypto.PublicKey) bool {
 	switch w := was.(type) {
@@ -72,6 +80,12 @@ func sameKey(cur, was crypto.PublicKey) bool {
 		}
 	case *ecdsa.PublicKey:
 		if c, ok := cur.(*ecdsa.PublicKey); ok && c == w {
+			return true
+		}
+	case ed25519.PublicKey:
+		// The same backing array is the same key (a key set's keys are
+		// never modified), without comparing 32 bytes.
+		if c, ok := cur.(ed25519.PublicKey); ok && len(c) == len(w) && len(c) > 0 && &c[0] == &w[0] {
 			return true
 		}
 	}

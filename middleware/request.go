@@ -189,9 +189,25 @@ func RequireOrganization(c *Claims, org string) error {
 
 type claimsKey struct{}
 
+// claimsContext is ctx carrying claims: context.WithValue's behaviour
+// without its reflection check of the key, on every request's path.
+type claimsContext struct {
+	context.Context
+	c *Claims
+}
+
+func (c *claimsContext) Value(key any) any {
+	if _, ok := key.(claimsKey); ok {
+		return c.c
+	}
+	return c.Context.Value(key)
+}
+
+func (c *claimsContext) String() string { return "middleware.NewContext" }
+
 // NewContext returns a copy of ctx carrying c.
 func NewContext(ctx context.Context, c *Claims) context.Context {
-	return context.WithValue(ctx, claimsKey{}, c)
+	return &claimsContext{Context: ctx, c: c}
 }
 
 // FromContext returns the claims NewContext stored in ctx.

@@ -182,9 +182,10 @@ type Validator struct {
 	allowNoAud bool
 	failOpen   bool
 	introCache *introCache
-	// tokenStats and introStats count the caches' hits, misses and
-	// evictions (striped counters: a few nanoseconds a lookup).
-	tokenStats, introStats *stats.Counter
+	// The token cache's hits, misses and evictions; introStats the
+	// introspection cache's (otter's striped counters).
+	tokenHits, tokenMisses, tokenEvictions atomic.Uint64
+	introStats                             *stats.Counter
 	flights                singleflight.Group
 	failOpens              atomic.Int64
 }
@@ -271,7 +272,6 @@ func New(cfg Config) (*Validator, error) {
 		sources:     cfg.TokenSources,
 		strict:      cfg.StrictProfile,
 		maxAge:      cfg.MaxTokenAge,
-		tokenStats:  stats.NewCounter(),
 		introStats:  stats.NewCounter(),
 	}
 	if v.log == nil {
@@ -299,7 +299,7 @@ func New(cfg Config) (*Validator, error) {
 			size = DefaultCacheBytes
 		}
 		var err error
-		if v.cache, err = newTokenCache(size, v.now, v.leeway, v.tokenStats); err != nil {
+		if v.cache, err = newTokenCache(size, v.now, v.leeway, &v.tokenEvictions); err != nil {
 			return nil, fmt.Errorf("middleware: token cache: %w", err)
 		}
 		if v.intro != nil || cfg.RevocationCheck {
@@ -392,11 +392,13 @@ func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*C
 		if e, ok := v.cache.GetIfPresent(raw); ok {
 			key, err := e.policy.keys.Key(ctx, keyset.Query{Issuer: e.query, KeyID: e.claims.KeyID, Algorithm: e.claims.Algorithm})
 			if err == nil && sameKey(key, e.key) {
+				v.tokenHits.Add(1)
 				return e.claims.clone(), nil
 			}
 			// The key changed or left the set: verify from scratch.
 			v.cache.Invalidate(raw)
 		}
+		v.tokenMisses.Add(1)
 	}
 	// A cached token was checked before; any other one from a header is
 	// checked against token68 here, so bad characters are still 400.
@@ -758,6 +760,7 @@ func (v *Validator) Stats() Stats {
 		s.IntrospectionEntries = v.introCache.EstimatedSize()
 	}
 	s.IntrospectionFailOpen = v.failOpens.Load()
-	s.Token, s.Introspection = countsOf(v.tokenStats), countsOf(v.introStats)
+	s.Token = CacheCounts{Hits: v.tokenHits.Load(), Misses: v.tokenMisses.Load(), Evictions: v.tokenEvictions.Load()}
+	s.Introspection = countsOf(v.introStats)
 	return s
 }

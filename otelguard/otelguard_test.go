@@ -412,3 +412,64 @@ func TestDashboardQueriesExist(t *testing.T) {
 		t.Fatalf("the dashboard names only %d metrics", n)
 	}
 }
+
+// TestIntrospectionCalls runs an introspect.Client with the Observe hook
+// against the fake authorization server's endpoint: each call is counted
+// by outcome and timed, and is a span.
+func TestIntrospectionCalls(t *testing.T) {
+	f := newFixture(t, 0)
+	as, err := authtest.Start(authtest.Options{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(as.Close)
+	tok, err := as.Mint(authtest.Token{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	client := func(secret string) *introspect.Client {
+		c, err := introspect.New(introspect.Config{Endpoint: as.URL() + "/introspect", ClientID: authtest.DefaultClient.ID,
+			ClientSecret: secret, Observe: f.m.Observe})
+		if err != nil {
+			t.Fatal(err)
+		}
+		return c
+	}
+	good, bad := client(authtest.DefaultClient.Secret), client("wrong-secret")
+	for range 2 {
+		if _, err := good.Introspect(context.Background(), tok); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if _, err := bad.Introspect(context.Background(), tok); err == nil {
+		t.Fatal("introspection with a wrong secret succeeded")
+	}
+	got := f.scrape(t)
+	for _, w := range []struct {
+		name   string
+		labels map[string]string
+		want   float64
+	}{
+		{"oauthguard_introspection_calls_total", map[string]string{"outcome": "ok"}, 2},
+		{"oauthguard_introspection_calls_total", map[string]string{"outcome": "error"}, 1},
+		{"oauthguard_fetch_duration_seconds_count", map[string]string{"operation": "introspection"}, 3},
+	} {
+		if n := got.Sum(w.name, w.labels); n != w.want {
+			t.Errorf("%s%v = %v, want %v", w.name, w.labels, n, w.want)
+		}
+	}
+	n := 0
+	for _, sp := range f.spans.Ended() {
+		if sp.Name() == "oauthguard.introspection" {
+			n++
+			for _, a := range sp.Attributes() {
+				if a.Key == "url.full" && strings.Contains(a.Value.AsString(), "secret") {
+					t.Errorf("span attribute %s holds a secret", a.Value.AsString())
+				}
+			}
+		}
+	}
+	if n != 3 {
+		t.Errorf("%d introspection spans, want 3", n)
+	}
+}
