@@ -9,6 +9,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/httptest"
 	"os"
 	"os/signal"
 	"syscall"
@@ -171,3 +172,36 @@ func (m *muxError) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (m *muxError) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+// Bench is what BenchMe needs of a *testing.B.
+type Bench interface {
+	Fatal(args ...any)
+	ReportAllocs()
+	Loop() bool
+}
+
+// BenchMe measures GET /api/v1/me through the router of routes with one
+// dev-mode token repeated (a token cache hit), in process: the request
+// path that bench's floor mode measures under loopback load. Each
+// example's BenchmarkMe calls it.
+func BenchMe(b Bench, routes func(*Env) (http.Handler, error)) {
+	env, err := NewEnv(Config{Audience: "https://api.example.test"}, "http://127.0.0.1:8080", slog.New(slog.DiscardHandler))
+	if err != nil {
+		b.Fatal(err)
+	}
+	defer env.Close()
+	h, err := routes(env)
+	if err != nil {
+		b.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "http://127.0.0.1:8080/api/v1/me", nil)
+	r.Header.Set("Authorization", "Bearer "+env.Samples[0].Token)
+	b.ReportAllocs()
+	for b.Loop() {
+		w := httptest.NewRecorder()
+		h.ServeHTTP(w, r)
+		if w.Code != http.StatusOK {
+			b.Fatal(w.Code, w.Body)
+		}
+	}
+}
