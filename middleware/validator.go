@@ -186,8 +186,8 @@ type Validator struct {
 	// introspection cache's (otter's striped counters).
 	tokenHits, tokenMisses, tokenEvictions atomic.Uint64
 	introStats                             *stats.Counter
-	flights                singleflight.Group
-	failOpens              atomic.Int64
+	flights                                singleflight.Group
+	failOpens                              atomic.Int64
 }
 
 // registered claim names that cannot name the organization claim.
