@@ -1,6 +1,7 @@
 package example_test
 
 import (
+	"context"
 	"io"
 	"net/http"
 	"regexp"
@@ -9,7 +10,13 @@ import (
 	"time"
 
 	"github.com/clientcasa/oauthguard/authtest"
+	"github.com/clientcasa/oauthguard/example/grpc/demov1"
 	"github.com/clientcasa/oauthguard/internal/promtext"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
 )
 
 var metricsLine = regexp.MustCompile(`metrics on (http://[^\s"]+/metrics)`)
@@ -125,4 +132,79 @@ func TestMetricsOffByDefault(t *testing.T) {
 			t.Errorf("a metrics listener started without -metrics-addr:\n%s", p.out)
 		}
 	})
+}
+
+// TestMetricsGRPC: the gRPC example serves /metrics too (-metrics-addr),
+// one decision per call: two accepted, one missing its scope, one without
+// a token.
+func TestMetricsGRPC(t *testing.T) {
+	if binDir == "" {
+		t.Skip("builds and runs the example programs; skipped with -short")
+	}
+	as := authServer(t, authtest.Options{Audience: audience})
+	p := launch(t, "grpc", nil, "-addr", "127.0.0.1:0", "-issuer", as.Issuer(), "-audience", audience,
+		"-metrics-addr", "127.0.0.1:0")
+	var addr, metricsURL string
+	for deadline := time.Now().Add(30 * time.Second); (addr == "" || metricsURL == "") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+		if m := grpcReady.FindStringSubmatch(p.out.String()); m != nil {
+			addr = m[1]
+		}
+		if m := metricsLine.FindStringSubmatch(p.out.String()); m != nil {
+			metricsURL = m[1]
+		}
+	}
+	if addr == "" || metricsURL == "" {
+		t.Fatalf("no gRPC or metrics ready line:\n%s", p.out)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	c := demov1.NewDemoClient(conn)
+	call := func(tok string) error {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		if tok != "" {
+			ctx = metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+tok)
+		}
+		_, err := c.ListClients(ctx, &demov1.ListClientsRequest{})
+		return err
+	}
+	read := mint(t, as.Provider, authtest.Token{Scopes: []string{"read:clients"}})
+	// The keys are discovered in the background: wait for the first success.
+	for deadline := time.Now().Add(20 * time.Second); call(read) != nil; time.Sleep(50 * time.Millisecond) {
+		if time.Now().After(deadline) {
+			t.Fatalf("no call succeeded:\n%s", p.out)
+		}
+	}
+	if err := call(read); err != nil {
+		t.Fatal(err)
+	}
+	if err := call(mint(t, as.Provider, authtest.Token{})); status.Code(err) != codes.PermissionDenied {
+		t.Fatalf("no scope: %v", err)
+	}
+	if err := call(""); status.Code(err) != codes.Unauthenticated {
+		t.Fatalf("no token: %v", err)
+	}
+	resp, err := http.Get(metricsURL)
+	if err != nil {
+		t.Fatal(err)
+	}
+	body, _ := io.ReadAll(resp.Body)
+	resp.Body.Close()
+	got, err := promtext.Parse(string(body))
+	if err != nil {
+		t.Fatal(err)
+	}
+	const v = "oauthguard_validations_total"
+	if n := got.Sum(v, map[string]string{"outcome": "accepted", "issuer": as.Issuer()}); n != 2 {
+		t.Errorf("accepted %v, want 2", n)
+	}
+	if n := got.Sum(v, map[string]string{"outcome": "rejected", "reason": "insufficient_scope"}); n != 1 {
+		t.Errorf("insufficient_scope %v, want 1", n)
+	}
+	if n := got.Sum(v, map[string]string{"outcome": "rejected", "reason": "no_credentials"}); n != 1 {
+		t.Errorf("no_credentials %v, want 1", n)
+	}
 }
