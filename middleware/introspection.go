@@ -5,6 +5,7 @@ import (
 	"errors"
 	"net/http"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"github.com/maypok86/otter/v2"
@@ -68,9 +69,14 @@ type introEntry struct {
 
 type introCache = otter.Cache[string, *introEntry]
 
-func newIntroCache(maxBytes int64, now func() time.Time, st *stats.Counter) (*introCache, error) {
+func newIntroCache(maxBytes int64, now func() time.Time, st *stats.Counter, evictions *atomic.Uint64) (*introCache, error) {
 	return otter.New(&otter.Options[string, *introEntry]{
-		StatsRecorder: st,
+		StatsRecorder: st, // hits and misses; its evictions count expiries too
+		OnDeletion: func(e otter.DeletionEvent[string, *introEntry]) {
+			if e.Cause == otter.CauseOverflow {
+				evictions.Add(1)
+			}
+		},
 		MaximumWeight: uint64(maxBytes),
 		Weigher:       func(_ string, e *introEntry) uint32 { return e.weight },
 		ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[string, *introEntry]) time.Duration {

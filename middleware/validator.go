@@ -186,6 +186,7 @@ type Validator struct {
 	// introspection cache's (otter's striped counters).
 	tokenHits, tokenMisses, tokenEvictions atomic.Uint64
 	introStats                             *stats.Counter
+	introEvictions                         atomic.Uint64
 	flights                                singleflight.Group
 	failOpens                              atomic.Int64
 }
@@ -303,7 +304,7 @@ func New(cfg Config) (*Validator, error) {
 			return nil, fmt.Errorf("middleware: token cache: %w", err)
 		}
 		if v.intro != nil || cfg.RevocationCheck {
-			if v.introCache, err = newIntroCache(size, v.now, v.introStats); err != nil {
+			if v.introCache, err = newIntroCache(size, v.now, v.introStats, &v.introEvictions); err != nil {
 				return nil, fmt.Errorf("middleware: introspection cache: %w", err)
 			}
 		}
@@ -745,7 +746,7 @@ type CacheCounts struct {
 
 func countsOf(c *stats.Counter) CacheCounts {
 	s := c.Snapshot()
-	return CacheCounts{Hits: s.Hits, Misses: s.Misses, Evictions: s.Evictions}
+	return CacheCounts{Hits: s.Hits, Misses: s.Misses}
 }
 
 // Stats reports the caches and the fail-open count.
@@ -762,5 +763,6 @@ func (v *Validator) Stats() Stats {
 	s.IntrospectionFailOpen = v.failOpens.Load()
 	s.Token = CacheCounts{Hits: v.tokenHits.Load(), Misses: v.tokenMisses.Load(), Evictions: v.tokenEvictions.Load()}
 	s.Introspection = countsOf(v.introStats)
+	s.Introspection.Evictions = v.introEvictions.Load()
 	return s
 }

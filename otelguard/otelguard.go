@@ -59,7 +59,8 @@ type Metrics struct {
 
 	maxIssuers int
 	issuers    sync.Map // issuer -> *issuerCounts
-	nIssuers   atomic.Int64
+	mu         sync.Mutex
+	nIssuers   int // guarded by mu
 	other      *issuerCounts
 
 	// fixed attribute sets, built once
@@ -201,15 +202,21 @@ func (m *Metrics) issuer(iss string) *issuerCounts {
 	if c, ok := m.issuers.Load(iss); ok {
 		return c.(*issuerCounts)
 	}
-	if m.nIssuers.Add(1) > int64(m.maxIssuers) {
-		m.nIssuers.Add(-1)
+	// First sighting: under the lock, so that a burst of first requests
+	// for one issuer neither counts it twice against the bound nor spills
+	// into "other".
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if c, ok := m.issuers.Load(iss); ok {
+		return c.(*issuerCounts)
+	}
+	if m.nIssuers >= m.maxIssuers {
 		return m.other
 	}
-	c, loaded := m.issuers.LoadOrStore(iss, newIssuerCounts(iss))
-	if loaded {
-		m.nIssuers.Add(-1)
-	}
-	return c.(*issuerCounts)
+	c := newIssuerCounts(iss)
+	m.issuers.Store(iss, c)
+	m.nIssuers++
+	return c
 }
 
 // Decided implements middleware.Observer: it counts the decision in
@@ -223,8 +230,9 @@ func (m *Metrics) Decided(_ context.Context, issuer string, err error) {
 		c.accepted.Add(1)
 		return
 	}
-	c.rejected[reasonIndex[middleware.Reason(err)]].Add(1)
-	if errors.Is(err, dpop.ErrReplayed) {
+	reason := middleware.Reason(err)
+	c.rejected[reasonIndex[reason]].Add(1)
+	if reason == "invalid_dpop_proof" && errors.Is(err, dpop.ErrReplayed) {
 		m.replays.Add(1)
 	}
 }

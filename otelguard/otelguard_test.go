@@ -13,6 +13,7 @@ import (
 	"os"
 	"regexp"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -471,5 +472,23 @@ func TestIntrospectionCalls(t *testing.T) {
 	}
 	if n != 3 {
 		t.Errorf("%d introspection spans, want 3", n)
+	}
+}
+
+// TestIssuerBoundUnderBurst: many concurrent first decisions for the same
+// issuers label each once, within MaxIssuers, with nothing in "other".
+func TestIssuerBoundUnderBurst(t *testing.T) {
+	f := newFixture(t, 2)
+	var wg sync.WaitGroup
+	for i := range 300 {
+		wg.Go(func() { f.m.Decided(context.Background(), fmt.Sprintf("https://issuer-%d.test", i%2), nil) })
+	}
+	wg.Wait()
+	got := f.scrape(t)
+	if issuers := got.Values(validations, "issuer"); len(issuers) != 2 || issuers[otelguard.Other] {
+		t.Errorf("issuer labels %v, want the two issuers only", issuers)
+	}
+	if n := got.Sum(validations, nil); n != 300 {
+		t.Errorf("%v decisions, want 300", n)
 	}
 }

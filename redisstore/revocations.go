@@ -75,8 +75,11 @@ type Revocations struct {
 	cancel  context.CancelFunc
 	done    chan struct{}
 	// mine holds the messages this replica published and has not yet
-	// received back, so that its own are not reported propagated.
-	mine sync.Map
+	// received back (with when), so that its own are not reported
+	// propagated; entries older than a minute (a message the channel
+	// dropped) are pruned at each Revoke.
+	mineMu sync.Mutex
+	mine   map[string]time.Time
 
 	mu      sync.Mutex
 	synced  bool
@@ -134,7 +137,7 @@ func (r *Revocations) Revoke(ctx context.Context, rev revocation.Revocation) (re
 	defer cancel()
 	start := time.Now()
 	if r.o.Observer != nil {
-		r.mine.Store(string(doc), struct{}{})
+		r.remember(string(doc))
 	}
 	_, err = r.c.TxPipelined(ctx, func(p redis.Pipeliner) error {
 		p.ZAdd(ctx, r.key, redis.Z{Score: float64(rev.Until.UnixMilli()), Member: string(doc)})
@@ -144,7 +147,7 @@ func (r *Revocations) Revoke(ctx context.Context, rev revocation.Revocation) (re
 	})
 	r.o.observe(OpRevoke, start, err)
 	if err != nil {
-		r.mine.Delete(string(doc))
+		r.forget(string(doc))
 		return rev, fmt.Errorf("redisstore: revocation in force here, not published: %w", err)
 	}
 	return rev, nil
@@ -213,6 +216,31 @@ func (r *Revocations) setSynced(ok bool, err error) {
 	}
 }
 
+// remember records a message this replica publishes, pruning old ones.
+func (r *Revocations) remember(doc string) {
+	r.mineMu.Lock()
+	defer r.mineMu.Unlock()
+	now := time.Now()
+	if r.mine == nil {
+		r.mine = map[string]time.Time{}
+	}
+	for d, at := range r.mine {
+		if now.Sub(at) > time.Minute {
+			delete(r.mine, d)
+		}
+	}
+	r.mine[doc] = now
+}
+
+// forget removes doc and reports whether this replica had published it.
+func (r *Revocations) forget(doc string) bool {
+	r.mineMu.Lock()
+	defer r.mineMu.Unlock()
+	_, ok := r.mine[doc]
+	delete(r.mine, doc)
+	return ok
+}
+
 // run subscribes, resynchronises after every subscription confirmation
 // (the first, and each after go-redis reconnects) and applies messages,
 // until ctx ends.
@@ -264,7 +292,7 @@ func (r *Revocations) run(ctx context.Context) {
 				r.log.Warn("redisstore: ignored a message on the revocation channel that is not a revocation with at and until", "bytes", len(m.Payload))
 				continue
 			}
-			_, own := r.mine.LoadAndDelete(m.Payload)
+			own := r.o.Observer != nil && r.forget(m.Payload)
 			if r.set.Merge(rev) > 0 && r.o.Observer != nil && !own {
 				r.o.Observer.RevocationPropagated(max(time.Since(rev.At), 0))
 			}

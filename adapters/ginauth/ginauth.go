@@ -50,10 +50,14 @@ func (g *Guard) authenticate(c *gin.Context, check func(http.ResponseWriter, *ht
 	}
 	c.Request = r
 	if g.observed {
+		// Deferred: a handler that panics (gin.Recovery in front) was
+		// reached all the same.
+		defer func() {
+			if !g.core.Refused(r) {
+				g.core.Accept(r)
+			}
+		}()
 		c.Next()
-		if !g.core.Refused(r) {
-			g.core.Accept(r)
-		}
 	}
 }
 

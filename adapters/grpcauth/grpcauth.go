@@ -1,6 +1,7 @@
 package grpcauth
 
 import (
+	"cmp"
 	"context"
 	"errors"
 	"fmt"
@@ -126,7 +127,8 @@ func (g *Guard) lookup(fullMethod string) (compiled, bool) {
 }
 
 // authenticate validates the call's token and runs the method's rules
-// that need no message. It returns the context carrying the claims.
+// that need no message. It returns the context carrying the claims, also
+// with a rule's refusal (nil when the token itself was refused).
 func (g *Guard) authenticate(ctx context.Context, fullMethod string) (context.Context, compiled, error) {
 	m, ok := g.lookup(fullMethod)
 	if !ok {
@@ -140,12 +142,13 @@ func (g *Guard) authenticate(ctx context.Context, fullMethod string) (context.Co
 	if err != nil {
 		return nil, m, err
 	}
+	ctx = middleware.NewContext(ctx, c)
 	if m.scope != nil {
 		if err := m.scope(c); err != nil {
-			return nil, m, err
+			return ctx, m, err // the claims go with the refusal (its issuer, the log)
 		}
 	}
-	return middleware.NewContext(ctx, c), m, nil
+	return ctx, m, nil
 }
 
 // afterMessages reports whether the method has rules that need the
@@ -190,7 +193,7 @@ func (g *Guard) UnaryServerInterceptor() grpc.UnaryServerInterceptor {
 			err = m.afterMessage(ctx2, req)
 		}
 		if err != nil {
-			return nil, g.reject(ctx, info.FullMethod, err)
+			return nil, g.reject(cmp.Or(ctx2, ctx), info.FullMethod, err)
 		}
 		g.accept(ctx2)
 		return handler(ctx2, req)
@@ -203,7 +206,7 @@ func (g *Guard) StreamServerInterceptor() grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		ctx, m, err := g.authenticate(ss.Context(), info.FullMethod)
 		if err != nil {
-			return g.reject(ss.Context(), info.FullMethod, err)
+			return g.reject(cmp.Or(ctx, ss.Context()), info.FullMethod, err)
 		}
 		if !m.afterMessages() {
 			g.accept(ctx)

@@ -12,17 +12,19 @@ import (
 
 // decisions is a middleware.Observer that counts by reason ("" accepted).
 type decisions struct {
-	mu sync.Mutex
-	n  map[string]int
+	mu      sync.Mutex
+	n       map[string]int
+	issuers map[string]string // reason -> the issuer reported with it
 }
 
-func (d *decisions) Decided(_ context.Context, _ string, err error) {
+func (d *decisions) Decided(_ context.Context, issuer string, err error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
 	if d.n == nil {
-		d.n = map[string]int{}
+		d.n, d.issuers = map[string]int{}, map[string]string{}
 	}
 	d.n[middleware.Reason(err)]++
+	d.issuers[middleware.Reason(err)] = issuer
 }
 
 // TestObserverOncePerCall: each unary call and each stream is one
@@ -56,5 +58,11 @@ func TestObserverOncePerCall(t *testing.T) {
 	}
 	if len(d.n) != len(want) {
 		t.Errorf("decisions %v, want %v", d.n, want)
+	}
+	// A rule's refusal names the verified token's issuer; a missing token none.
+	for reason, iss := range map[string]string{"insufficient_scope": f.p.Issuer(), "forbidden": f.p.Issuer(), "no_credentials": ""} {
+		if d.issuers[reason] != iss {
+			t.Errorf("%s reported with issuer %q, want %q", reason, d.issuers[reason], iss)
+		}
 	}
 }

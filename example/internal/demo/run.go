@@ -134,7 +134,9 @@ func Reachable(addr net.Addr) string {
 // (404) or a method the path does not serve (405, with its Allow header),
 // with the JSON bodies NotFound and MethodNotAllowed instead of text. The
 // mux matches each request once: a 404 or 405 is the mux's own when no
-// pattern matched (r.Pattern, which the mux sets, is empty).
+// pattern matched (r.Pattern, which the mux sets, is empty; with
+// GODEBUG=httpmuxgo121=1 it never is, and a handler's own 404 would be
+// replaced too: the examples' handlers write none).
 func JSONErrors(mux *http.ServeMux) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		mux.ServeHTTP(&muxError{ResponseWriter: w, r: r}, r)
@@ -172,6 +174,13 @@ func (m *muxError) Write(b []byte) (int, error) {
 
 // Unwrap lets http.ResponseController reach the connection's writer.
 func (m *muxError) Unwrap() http.ResponseWriter { return m.ResponseWriter }
+
+// Flush keeps http.Flusher for handlers that assert it.
+func (m *muxError) Flush() {
+	if f, ok := m.ResponseWriter.(http.Flusher); ok {
+		f.Flush()
+	}
+}
 
 // Bench is what BenchMe needs of a *testing.B.
 type Bench interface {
