@@ -36,9 +36,11 @@ func Reason(err error) string {
 	if err == nil {
 		return ""
 	}
-	var e *Error
-	if !errors.As(err, &e) {
-		return "other"
+	e, ok := err.(*Error) // the common case, without errors.As's allocation
+	if !ok {
+		if e = asError(err); e == nil {
+			return "other"
+		}
 	}
 	look := func(target error) string {
 		for _, r := range reasonNames {
@@ -57,6 +59,16 @@ func Reason(err error) string {
 		return n
 	}
 	return "other"
+}
+
+// asError is errors.As for *Error, apart so that Reason's common case
+// allocates nothing.
+func asError(err error) *Error {
+	var e *Error
+	if errors.As(err, &e) {
+		return e
+	}
+	return nil
 }
 
 // Reasons lists every value Reason returns for a non-nil error.
