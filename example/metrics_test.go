@@ -144,18 +144,12 @@ func TestMetricsGRPC(t *testing.T) {
 	as := authServer(t, authtest.Options{Audience: audience})
 	p := launch(t, "grpc", nil, "-addr", "127.0.0.1:0", "-issuer", as.Issuer(), "-audience", audience,
 		"-metrics-addr", "127.0.0.1:0")
-	var addr, metricsURL string
-	for deadline := time.Now().Add(30 * time.Second); (addr == "" || metricsURL == "") && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
-		if m := grpcReady.FindStringSubmatch(p.out.String()); m != nil {
-			addr = m[1]
-		}
-		if m := metricsLine.FindStringSubmatch(p.out.String()); m != nil {
-			metricsURL = m[1]
-		}
+	addr := grpcAddr(t, p) // the metrics listener is bound before the API's ready line
+	m := metricsLine.FindStringSubmatch(p.out.String())
+	if m == nil {
+		t.Fatalf("no metrics ready line:\n%s", p.out)
 	}
-	if addr == "" || metricsURL == "" {
-		t.Fatalf("no gRPC or metrics ready line:\n%s", p.out)
-	}
+	metricsURL := m[1]
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)

@@ -23,17 +23,21 @@ var grpcReady = regexp.MustCompile(`listening on grpc://(\S+)`)
 // grpcAPI runs the gRPC example against the real server with the issuer
 // alone: client-credentials tokens of every alg pass, scopes and
 // organizations are enforced, the other instance's tokens are refused.
-func (s *realSetup) grpcAPI(t *testing.T) {
-	p := launch(t, "grpc", []string{"LEEWAY=" + realLeeway.String()}, "-addr", "127.0.0.1:0", "-issuer", s.as.Issuer, "-audience", audience)
-	var addr string
-	for deadline := time.Now().Add(30 * time.Second); addr == "" && time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
+// grpcAddr waits for the gRPC example's ready line and returns its address.
+func grpcAddr(t *testing.T, p *proc) string {
+	t.Helper()
+	for deadline := time.Now().Add(30 * time.Second); time.Now().Before(deadline); time.Sleep(20 * time.Millisecond) {
 		if m := grpcReady.FindStringSubmatch(p.out.String()); m != nil {
-			addr = m[1]
+			return m[1]
 		}
 	}
-	if addr == "" {
-		t.Fatalf("the gRPC example never listened:\n%s", p.out)
-	}
+	t.Fatalf("the gRPC example never listened:\n%s", p.out)
+	return ""
+}
+
+func (s *realSetup) grpcAPI(t *testing.T) {
+	p := launch(t, "grpc", []string{"LEEWAY=" + realLeeway.String()}, "-addr", "127.0.0.1:0", "-issuer", s.as.Issuer, "-audience", audience)
+	addr := grpcAddr(t, p)
 	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		t.Fatal(err)
