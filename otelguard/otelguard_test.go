@@ -333,16 +333,36 @@ func TestKeysAndSpans(t *testing.T) {
 	}
 }
 
-// TestRedisAndReplays feeds the redisstore hooks and a replayed DPoP
-// decision.
+// TestRedisAndReplays feeds the redisstore hooks, and replays a DPoP
+// proof through a guard: one replay counted, a refusal of another kind not.
 func TestRedisAndReplays(t *testing.T) {
 	f := newFixture(t, 0)
 	f.m.RedisRoundTrip("dpop", time.Millisecond, nil)
 	f.m.RedisRoundTrip("dpop", time.Millisecond, nil)
 	f.m.RedisRoundTrip("resync", 2*time.Millisecond, errors.New("down"))
 	f.m.RevocationPropagated(3 * time.Millisecond)
-	replay := middleware.Forbidden("x") // not a replay
-	f.m.Decided(context.Background(), "", replay)
+	// A real replay: a DPoP-bound token with the same proof twice.
+	s := newServer(t, f)
+	key, err := authtest.NewDPoPKey("ES256")
+	if err != nil {
+		t.Fatal(err)
+	}
+	tok := s.mint(t, authtest.Token{DPoP: key})
+	proof, err := key.Proof("GET", "http://example.com/me", tok)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i, want := range []int{200, 401} {
+		r := httptest.NewRequest("GET", "http://example.com/me", nil)
+		r.Header.Set("Authorization", "DPoP "+tok)
+		r.Header.Set("DPoP", proof)
+		w := httptest.NewRecorder()
+		s.h.ServeHTTP(w, r)
+		if w.Code != want {
+			t.Fatalf("proof use %d: status %d, want %d", i+1, w.Code, want)
+		}
+	}
+	f.m.Decided(context.Background(), "", middleware.Forbidden("x")) // not a replay
 	got := f.scrape(t)
 	for _, w := range []struct {
 		name   string
@@ -353,7 +373,8 @@ func TestRedisAndReplays(t *testing.T) {
 		{"oauthguard_redis_round_trips_total", map[string]string{"operation": "resync", "outcome": "error"}, 1},
 		{"oauthguard_redis_duration_seconds_count", nil, 3},
 		{"oauthguard_revocation_propagation_seconds_count", nil, 1},
-		{"oauthguard_dpop_replays_total", nil, 0},
+		{"oauthguard_dpop_replays_total", nil, 1},
+		{validations, map[string]string{"outcome": "rejected", "reason": "invalid_dpop_proof"}, 1},
 	} {
 		if n := got.Sum(w.name, w.labels); n != w.want {
 			t.Errorf("%s%v = %v, want %v", w.name, w.labels, n, w.want)
