@@ -444,9 +444,13 @@ func (s *Source) refresh(scheduled bool) *flight {
 			s.health.Refreshes++
 		}
 		s.mu.Unlock()
-		if err == nil {
+		// The loop marks a scheduled fetch ready once it has set
+		// NextRefresh, so that Health after WaitReady tells both.
+		switch {
+		case scheduled:
+		case err == nil:
 			s.readyOnce.Do(func() { close(s.ready) })
-		} else if !scheduled {
+		default:
 			s.logFailure(err, 0)
 		}
 		close(f.done)
@@ -495,6 +499,9 @@ func (s *Source) run(first *flight) {
 		s.mu.Lock()
 		s.health.NextRefresh = s.cfg.Now().Add(next)
 		s.mu.Unlock()
+		if f.err == nil {
+			s.readyOnce.Do(func() { close(s.ready) })
+		}
 		t := time.NewTimer(next)
 		select {
 		case <-t.C:

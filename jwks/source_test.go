@@ -491,3 +491,18 @@ func TestLookupHonoursRequestContext(t *testing.T) {
 		t.Fatalf("lookup ignored its context for %v", d)
 	}
 }
+
+// TestHealthAfterWaitReadyTellsNextRefresh: once WaitReady returns, Health
+// already says when the next refresh runs (a readiness endpoint or a
+// metric read right after start-up sees both, never a zero time).
+func TestHealthAfterWaitReadyTellsNextRefresh(t *testing.T) {
+	as := startAS(t, authtest.Options{})
+	for range 50 {
+		s := newSource(t, jwks.Config{Issuer: as.Provider.Issuer()}, nil)
+		waitReady(t, s)
+		if h := s.Health(); h.NextRefresh.IsZero() || !h.Ready {
+			t.Fatalf("health right after WaitReady = %+v", h)
+		}
+		s.Close()
+	}
+}
