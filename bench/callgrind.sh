@@ -11,7 +11,9 @@
 # LOADGEN is a built bench/cmd/loadgen; the example binaries are built from
 # example/nethttp and example/gin. Prints one line per server: instructions
 # per request (Ir), measured over REQUESTS (default 2000) after 300 unmeasured
-# (the counters zeroed in between), GC and every thread included.
+# (the counters zeroed in between), GC and every thread included. With
+# CALLGRIND_KEEP=DIR the profiles are kept there (NAME.out, for
+# callgrind_annotate).
 set -euo pipefail
 loadgen=$1 nethttp=$2 gin=$3 n=${4:-2000}
 work=$(mktemp -d)
@@ -50,6 +52,7 @@ measure() {
   local ir
   ir=$(awk '/^summary:/ {print $2}' "$work/$name.out.1")
   kill "$pid"; wait "$pid" 2>/dev/null || true
+  if [ -n "${CALLGRIND_KEEP:-}" ]; then mkdir -p "$CALLGRIND_KEEP"; cp "$work/$name.out.1" "$CALLGRIND_KEEP/$name.out"; fi
   printf '%-16s %12.0f Ir/request  (%d requests)\n' "$name" "$(echo "$ir / $n" | bc -l)" "$n"
 }
 

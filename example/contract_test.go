@@ -37,6 +37,17 @@ type row struct {
 	inspect func(t *testing.T, r response)
 }
 
+// allow checks a 405's Allow header (RFC 9110 §15.5.6: the methods the
+// path serves).
+func allow(want string) func(*testing.T, response) {
+	return func(t *testing.T, r response) {
+		t.Helper()
+		if got := r.header.Get("Allow"); got != want {
+			t.Errorf("Allow %q, want %q", got, want)
+		}
+	}
+}
+
 // rows is the contract, for tokens of as and the audience audience.
 func rows(t *testing.T, as *authtest.Server) []row {
 	tok := func(claims map[string]any) string { return mint(t, as.Provider, authtest.Token{Claims: claims}) }
@@ -202,9 +213,10 @@ func rows(t *testing.T, as *authtest.Server) []row {
 		// The application's own errors are JSON too.
 		{name: "unknown_route", request: request{path: "/nope"}, status: 404, code: "not_found", app: true},
 		{name: "unknown_api_route", request: get("/api/v1/nope", acmeRead), status: 404, code: "not_found", app: true},
-		{name: "wrong_method_me", request: request{method: "DELETE", path: "/api/v1/me"}, status: 405, code: "method_not_allowed", app: true},
-		{name: "wrong_method_invoices", request: request{method: "GET", path: "/api/v1/invoices"}, status: 405, code: "method_not_allowed", app: true},
-		{name: "wrong_method_healthz", request: request{method: "POST", path: "/healthz", body: "{}"}, status: 405, code: "method_not_allowed", app: true},
+		{name: "wrong_method_me", request: request{method: "DELETE", path: "/api/v1/me"}, status: 405, code: "method_not_allowed", app: true, inspect: allow("GET, HEAD")},
+		{name: "wrong_method_invoices", request: request{method: "GET", path: "/api/v1/invoices"}, status: 405, code: "method_not_allowed", app: true, inspect: allow("POST")},
+		{name: "wrong_method_healthz", request: request{method: "POST", path: "/healthz", body: "{}"}, status: 405, code: "method_not_allowed", app: true, inspect: allow("GET, HEAD")},
+		{name: "wrong_method_org_clients", request: request{method: "PUT", path: "/api/v1/orgs/org_acme/clients", body: "{}"}, status: 405, code: "method_not_allowed", app: true, inspect: allow("GET, HEAD")},
 		// The body must be JSON.
 		{name: "invoice_text_plain_415", request: request{method: "POST", path: "/api/v1/invoices", auth: bearer(acmeWrite),
 			body: `{"clientId":"cli_acme_1","amount":1}`, contentType: "text/plain"}, status: 415, code: "unsupported_media_type", app: true},

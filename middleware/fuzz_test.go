@@ -865,3 +865,23 @@ func FuzzIntrospection(f *testing.F) {
 		}
 	})
 }
+
+// FuzzCredentialsFastPath: whenever the fast path for "Bearer <token>"
+// takes an Authorization value, the general split gives the same scheme
+// and token, with DPoP allowed or not.
+func FuzzCredentialsFastPath(f *testing.F) {
+	for _, s := range []string{"Bearer abc", "Bearer  abc", "Bearer \tabc", "Bearer abc\t", "Bearer a b", "Bearer ", "bearer abc", "Bearer abc "} {
+		f.Add(s)
+	}
+	f.Fuzz(func(t *testing.T, v string) {
+		scheme, tok, ok := middleware.FastBearer(v)
+		if !ok {
+			return
+		}
+		for _, dpop := range []bool{false, true} {
+			if s2, t2, ok2 := middleware.SplitCredentials(v, dpop); !ok2 || s2 != scheme || t2 != tok {
+				t.Fatalf("%q: fast path (%q, %q), general (%q, %q, %v)", v, scheme, tok, s2, t2, ok2)
+			}
+		}
+	})
+}

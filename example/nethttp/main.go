@@ -51,7 +51,7 @@ func routes(env *demo.Env) (http.Handler, error) {
 		env.Revoke(r.Context(), r.Header.Get("Content-Type"), r.Body).Write(w)
 	})
 
-	mux := http.NewServeMux()
+	mux := demo.NewMux()
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) { env.Health().Write(w) })
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, r *http.Request) { env.Ready().Write(w) })
 	mux.Handle("GET "+middleware.ProtectedResourceMetadataPath, env.Metadata)
@@ -65,5 +65,5 @@ func routes(env *demo.Env) (http.Handler, error) {
 			mux.Handle(route, env.Dev)
 		}
 	}
-	return demo.JSONErrors(mux), nil
+	return mux.Handler(), nil
 }
