@@ -96,34 +96,41 @@ func sameKey(cur, was crypto.PublicKey) bool {
 // clone returns a copy of c that shares nothing mutable with it, in one
 // allocation of the smallest size that holds its scopes and audiences: a
 // handler may then change its Claims (filter Scopes in place, say) without
-// touching the cached entry or another request's Claims.
+// touching the cached entry or another request's Claims. The allocation has
+// room for the request context that will carry the copy (withClaims), so
+// that a cache hit costs one allocation for both.
 func (c *Claims) clone() *Claims {
 	switch n := len(c.Scopes) + len(c.Audience); {
 	case n <= 4:
 		b := new(struct {
 			Claims
-			buf [4]string
+			home claimsContext
+			buf  [4]string
 		})
-		return fill(&b.Claims, b.buf[:], c)
+		return fill(&b.Claims, &b.home, b.buf[:], c)
 	case n <= 8:
 		b := new(struct {
 			Claims
-			buf [8]string
+			home claimsContext
+			buf  [8]string
 		})
-		return fill(&b.Claims, b.buf[:], c)
+		return fill(&b.Claims, &b.home, b.buf[:], c)
 	case n <= 16:
 		b := new(struct {
 			Claims
-			buf [16]string
+			home claimsContext
+			buf  [16]string
 		})
-		return fill(&b.Claims, b.buf[:], c)
+		return fill(&b.Claims, &b.home, b.buf[:], c)
 	}
-	return fill(new(Claims), make([]string, len(c.Scopes)+len(c.Audience)), c)
+	return fill(new(Claims), nil, make([]string, len(c.Scopes)+len(c.Audience)), c)
 }
 
-// fill makes d a copy of c whose slices are copied into buf.
-func fill(d *Claims, buf []string, c *Claims) *Claims {
+// fill makes d a copy of c whose slices are copied into buf, with home the
+// room for its context (nil: none).
+func fill(d *Claims, home *claimsContext, buf []string, c *Claims) *Claims {
 	*d = *c
+	d.home = home
 	n, m := copy(buf, c.Scopes), len(c.Audience)
 	copy(buf[n:], c.Audience)
 	if c.Scopes != nil {

@@ -122,7 +122,7 @@ func (g *Guard) authenticate(w http.ResponseWriter, r *http.Request, optional bo
 		// (RFC 6750 §2.3).
 		w.Header().Set("Cache-Control", "private")
 	}
-	return r.WithContext(NewContext(r.Context(), c)), true
+	return r.WithContext(withClaims(r.Context(), c)), true
 }
 
 // Optional is Authenticate for a request that may be anonymous: without any

@@ -1,6 +1,7 @@
 package middleware_test
 
 import (
+	"context"
 	"errors"
 	"net/http"
 	"net/http/httptest"
@@ -106,4 +107,39 @@ func TestGuardCore(t *testing.T) {
 			t.Errorf("invalid scope: %v", err)
 		}
 	})
+}
+
+// TestGuardCacheHitAllocations: a cached token costs two allocations on
+// the request path, the request copy (WithContext) and the claims copy
+// with the context that carries it; the claims are the request's own.
+func TestGuardCacheHitAllocations(t *testing.T) {
+	f := newFixture(t, []string{"EdDSA"}, nil)
+	g, err := middleware.NewGuard(middleware.Options{Validator: f.v})
+	if err != nil {
+		t.Fatal(err)
+	}
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+f.mint(t, authtest.Token{Claims: map[string]any{"scope": "read:clients"}}))
+	w := httptest.NewRecorder()
+	first, ok := g.Authenticate(w, r)
+	if !ok {
+		t.Fatal(w.Code, w.Body)
+	}
+	c1, _ := middleware.FromContext(first.Context())
+	c1.Scopes[0] = "changed"
+	if allocs := testing.AllocsPerRun(100, func() {
+		if _, ok := g.Authenticate(w, r); !ok {
+			t.Fatal("refused")
+		}
+	}); allocs > 2 {
+		t.Errorf("a cache hit allocates %v times, want 2", allocs)
+	}
+	second, _ := g.Authenticate(w, r)
+	c2, ok := middleware.FromContext(second.Context())
+	if !ok || c2 == c1 || c2.Scopes[0] != "read:clients" {
+		t.Errorf("second request's claims %+v: shared with the first's", c2)
+	}
+	if c3, _ := middleware.FromContext(middleware.NewContext(context.Background(), c2)); c3 != c2 {
+		t.Error("NewContext of a hit's claims carries other claims")
+	}
 }

@@ -95,8 +95,10 @@ func isJWS(raw string) bool {
 
 // opaque validates a token that is not a JWT, by introspection.
 func (v *Validator) opaque(ctx context.Context, raw string, fromHeader bool) (*Claims, error) {
-	if fromHeader && !isToken68(raw) {
-		return nil, errNotToken68()
+	if fromHeader {
+		if err := checkToken(raw); err != nil {
+			return nil, err
+		}
 	}
 	if len(raw) > v.maxBytes {
 		return nil, reject(errTooLarge)

@@ -17,14 +17,31 @@ import (
 // (see Config.TokenSources for Authenticate's other places).
 func BearerToken(h http.Header) (string, error) {
 	tok, err := bearer(h)
-	if err == nil && !isToken68(tok) {
-		return "", errNotToken68()
+	if err != nil {
+		return "", err
 	}
-	return tok, err
+	if err := checkToken(tok); err != nil {
+		return "", err
+	}
+	return tok, nil
 }
 
-// bearer is BearerToken without the token68 scan, which Authenticate defers
-// until the verified-token cache has missed (a cached token passed it).
+// checkToken is what a token from an Authorization header still needs
+// after credentials, deferred by Authenticate until the verified-token
+// cache has missed (a cached token passed it): no blank inside (which
+// would be two tokens; the general form of credentials checked that
+// already), then token68.
+func checkToken(tok string) error {
+	if strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, '\t') >= 0 {
+		return invalidRequest("the Bearer credentials carry more than one token")
+	}
+	if !isToken68(tok) {
+		return errNotToken68()
+	}
+	return nil
+}
+
+// bearer is BearerToken without checkToken.
 func bearer(h http.Header) (string, error) {
 	scheme, tok, err := credentials(h, false)
 	if err == nil && scheme != "Bearer" {
@@ -48,13 +65,13 @@ func credentialsOf(vals []string, dpop bool) (string, string, error) {
 	default:
 		return "", "", invalidRequest("more than one Authorization header")
 	}
-	scheme, tok, ok := fastBearer(vals[0])
-	if !ok {
-		if scheme, tok, ok = splitCredentials(vals[0], dpop); !ok {
-			return "", "", reject(errNoCredentials)
-		}
+	if scheme, tok, ok := fastBearer(vals[0]); ok {
+		return scheme, tok, nil // checkToken follows
 	}
+	scheme, tok, ok := splitCredentials(vals[0], dpop)
 	switch {
+	case !ok:
+		return "", "", reject(errNoCredentials)
 	case tok == "":
 		return "", "", schemed(invalidRequest("the "+scheme+" credentials carry no token"), scheme)
 	case strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, '\t') >= 0:
@@ -226,6 +243,20 @@ func (c *claimsContext) Value(key any) any {
 }
 
 func (c *claimsContext) String() string { return "middleware.NewContext" }
+
+// withClaims is NewContext for claims this request's validation has just
+// made, before anything else has seen them: a cache hit's copy carries the
+// room for its context (clone), so no allocation is needed here. (Not
+// NewContext itself: a caller may pass the same Claims to it from several
+// goroutines.) A handler that keeps such Claims past the request keeps the
+// request's context too, a few hundred bytes.
+func withClaims(ctx context.Context, c *Claims) context.Context {
+	if h := c.home; h != nil && h.c == nil {
+		h.Context, h.c = ctx, c
+		return h
+	}
+	return NewContext(ctx, c)
+}
 
 // NewContext returns a copy of ctx carrying c.
 func NewContext(ctx context.Context, c *Claims) context.Context {

@@ -388,3 +388,34 @@ func TestProtectedResourceMetadata(t *testing.T) {
 		t.Fatal("metadata without resource accepted")
 	}
 }
+
+// TestAuthenticateChecksWhatTheFastPathLeaves: "Bearer <token>" skips the
+// blank and token68 scans until the verified-token cache misses, so a
+// token beside a cached one, or with a tab or a bad byte, is still 400
+// invalid_request with the same description as BearerToken gives.
+func TestAuthenticateChecksWhatTheFastPathLeaves(t *testing.T) {
+	f := newFixture(t, []string{"ES256"}, nil)
+	good := f.mint(t, authtest.Token{})
+	r := httptest.NewRequest("GET", "/", nil)
+	r.Header.Set("Authorization", "Bearer "+good)
+	if _, err := f.v.Authenticate(r); err != nil { // now cached
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ value, description string }{
+		{"Bearer " + good + " " + good, "the Bearer credentials carry more than one token"},
+		{"Bearer " + good + "\tx", "the Bearer credentials carry more than one token"},
+		{"Bearer " + good[:10] + " \t" + good[10:], "the Bearer credentials carry more than one token"},
+		{"Bearer " + good + ",", "the Bearer token has characters outside token68"},
+	} {
+		r.Header.Set("Authorization", tc.value)
+		_, err := f.v.Authenticate(r)
+		var e *middleware.Error
+		if !errors.As(err, &e) || !errors.Is(err, middleware.ErrInvalidRequest) || e.Description != tc.description {
+			t.Errorf("%q: %v, want invalid_request %q", tc.value, err, tc.description)
+		}
+		_, berr := middleware.BearerToken(r.Header)
+		if berr == nil || berr.Error() != err.Error() {
+			t.Errorf("%q: BearerToken says %v, Authenticate %v", tc.value, berr, err)
+		}
+	}
+}

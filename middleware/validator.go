@@ -408,9 +408,11 @@ func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*C
 // claims (its own function, so that a cache hit runs none of its set-up).
 func (v *Validator) verifyFull(ctx context.Context, raw string, fromHeader bool) (*Claims, error) {
 	// A cached token was checked before; any other one from a header is
-	// checked against token68 here, so bad characters are still 400.
-	if fromHeader && !isToken68(raw) {
-		return nil, errNotToken68()
+	// checked here (checkToken), so two tokens or bad characters are still 400.
+	if fromHeader {
+		if err := checkToken(raw); err != nil {
+			return nil, err
+		}
 	}
 	if len(raw) > v.maxBytes {
 		return nil, reject(errTooLarge)
@@ -496,8 +498,12 @@ func (v *Validator) verifyFull(ctx context.Context, raw string, fromHeader bool)
 	}
 	// Cached only once the clock accepts it too, so that no expired or
 	// not-yet-valid token takes space.
+	// The entry keeps its own copy: the handler of this request may change
+	// c, its Scopes and Audience included.
 	if v.cache != nil && v.checkTime(c) == nil {
-		v.cache.Set(raw, &cached{claims: *c, key: key, policy: pol, query: query, weight: weigh(raw, c)})
+		kept := c.clone()
+		kept.home = nil
+		v.cache.Set(raw, &cached{claims: *kept, key: key, policy: pol, query: query, weight: weigh(raw, c)})
 	}
 	return c, nil
 }
@@ -707,6 +713,9 @@ type Claims struct {
 	Confirmation Confirmation
 
 	payload string
+	// home is the room clone left beside these claims for the request
+	// context that carries them (nil: none, or a Claims not from clone).
+	home *claimsContext
 	// refused is set when a guard rejected the request these claims belong
 	// to (a rule's refusal), so that an adapter that reports acceptance
 	// after the handlers ran (ginauth) does not count it accepted.

@@ -47,7 +47,7 @@ echo "== bench module: go vet, quick tests (benchmarks: bench/run.sh)"
 # duration expires mid-execution (go.dev/issue/75804, fixed in Go 1.27).
 # FUZZTIME=<duration or Nx> overrides every budget; see README "Security".
 echo "== fuzz"
-for target in middleware:FuzzValidate:20000x middleware:FuzzBearerToken:50000x middleware:FuzzClaimsJSON:20000x \
+for target in middleware:FuzzValidate:20000x middleware:FuzzBearerToken:50000x middleware:FuzzCredentialsFastPath:50000x middleware:FuzzClaimsJSON:20000x \
   middleware:FuzzIntrospection:20000x middleware:FuzzTokenSources:20000x middleware:FuzzRejectionLog:20000x dpop:FuzzVerify:20000x revocation:FuzzRevocationJSON:50000x jwks:FuzzJWKS:5000x scopes:FuzzParse:300000x example/internal/demo:FuzzCreateInvoice:20000x \
   example/internal/demo:FuzzClients:100000x; do
   IFS=: read -r pkg name budget <<< "$target"

@@ -206,7 +206,7 @@ func floorMode(ctx context.Context, c config, out io.Writer) error {
 						// Distinct tokens: the floor ignores them, so both
 						// servers may get the same ones.
 						tr := newTransport(c.conns)
-						st, err := driveCPU(ctx, tr, srv.url+"/api/v1/me", toks, c.warmup, n, c.conns, 0, srv.cpu)
+						st, err := driveCPU(ctx, tr, srv.url+"/api/v1/me", toks, c.warmup, n, c.conns, c.floorRate, srv.cpu)
 						tr.CloseIdleConnections()
 						if err != nil {
 							return fmt.Errorf("%s %s %s: %w", srv.name, mode, alg, err)
@@ -224,31 +224,37 @@ func floorMode(ctx context.Context, c config, out io.Writer) error {
 		ex.stop() // stopped twice (deferred too): Kill and Wait of an ended process only err
 		fl.stop()
 	}
-	fmt.Fprintf(out, "\n-- server CPU per request, median of %d rounds (range)\n", c.rounds)
+	fmt.Fprintf(out, "\n-- server CPU per request, median of %d rounds (range); example ÷ floor is the median of the "+
+		"rounds' own ratios (each round runs both servers back to back), with their range\n", c.rounds)
 	fmt.Fprintln(out, "stack    mode      alg     floor                 example               example ÷ floor")
-	median := func(rs []*stats) (lo, med, hi float64) {
-		v := make([]float64, 0, len(rs))
-		for _, r := range rs {
-			v = append(v, r.cpuPerReq())
-		}
-		slices.SortFunc(v, cmp.Compare[float64])
-		return v[0], v[len(v)/2], v[len(v)-1]
-	}
 	for _, stack := range []string{"nethttp", "gin"} {
 		for _, mode := range c.floorModes {
 			for _, alg := range c.floorAlgs {
 				f, e := runs[key{stack, mode, alg, "floor"}], runs[key{stack, mode, alg, "example"}]
-				if len(f) == 0 || len(e) == 0 {
+				if len(f) == 0 || len(f) != len(e) {
 					continue
 				}
-				fl, fm, fh := median(f)
-				el, em, eh := median(e)
-				fmt.Fprintf(out, "%-8s %-9s %-7s %5.1fµs (%4.1f–%4.1f)  %5.1fµs (%4.1f–%4.1f)  %.3f\n",
-					stack, mode, alg, fm, fl, fh, em, el, eh, em/fm)
+				var fv, ev, ratio []float64
+				for i := range f {
+					fv, ev = append(fv, f[i].cpuPerReq()), append(ev, e[i].cpuPerReq())
+					ratio = append(ratio, e[i].cpuPerReq()/f[i].cpuPerReq())
+				}
+				fl, fm, fh := medianRange(fv)
+				el, em, eh := medianRange(ev)
+				rl, rm, rh := medianRange(ratio)
+				fmt.Fprintf(out, "%-8s %-9s %-7s %5.1fµs (%4.1f–%4.1f)  %5.1fµs (%4.1f–%4.1f)  %.3f (%.3f–%.3f)\n",
+					stack, mode, alg, fm, fl, fh, em, el, eh, rm, rl, rh)
 			}
 		}
 	}
 	return nil
+}
+
+// medianRange returns the smallest, the median and the largest of v.
+func medianRange(v []float64) (lo, med, hi float64) {
+	v = slices.Clone(v)
+	slices.SortFunc(v, cmp.Compare[float64])
+	return v[0], v[len(v)/2], v[len(v)-1]
 }
 
 var errFloorFlags = errors.New("-mode floor needs -nethttp-bin or -gin-bin")

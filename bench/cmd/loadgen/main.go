@@ -63,6 +63,7 @@ type config struct {
 	nethttpBin, ginBin    string
 	floorDistinct         int
 	floorModes, floorAlgs []string
+	floorRate             float64
 }
 
 func main() {
@@ -83,6 +84,8 @@ func main() {
 	flag.StringVar(&c.ginBin, "gin-bin", "", "floor mode: the built example/gin binary")
 	flag.StringVar(&serverCPU, "server-cpu", "", "floor mode: run the servers pinned to this CPU list (taskset -c), such as 1; run loadgen itself on the others")
 	flag.IntVar(&c.floorDistinct, "floor-distinct", 3000, "floor mode: distinct tokens per alg (each sent once)")
+	flag.Float64Var(&c.floorRate, "floor-rate", 0, "floor mode: paced requests/s (0: as fast as the connections go); "+
+		"paced, both servers get the same arrivals, so their CPU per request compares with less noise")
 	floorModes := flag.String("floor-modes", "repeated,distinct", "floor mode: repeated (one token) and/or distinct tokens")
 	floorAlgs := flag.String("floor-algs", strings.Join(bench.Algs, ","), "floor mode: token algorithms")
 	serveFloorStack := flag.String("serve-floor", "", "serve the no-auth floor of a stack (nethttp or gin) on 127.0.0.1:0 and nothing else")
