@@ -5,10 +5,9 @@ import (
 	"crypto/ecdsa"
 	"crypto/ed25519"
 	"crypto/rsa"
+	"sync"
 	"sync/atomic"
 	"time"
-
-	"github.com/maypok86/otter/v2"
 )
 
 // DefaultCacheBytes bounds the verified-token cache when Config.CacheBytes is zero.
@@ -21,51 +20,175 @@ const DefaultCacheBytes = 16 << 20
 // and the adapters' scope and organization guards are untouched. A hit is
 // honoured only while the key set still returns an equal key for the token's
 // kid and alg, so a key that left the JWKS stops validating its cached tokens.
-// Entries expire at exp plus leeway; the cache is bounded in bytes (its
-// weight counts the token, the claims document and fixed overhead), and
-// rejected tokens are never cached, so junk cannot evict good entries
-// faster than good entries arrive. Built on github.com/maypok86/otter/v2,
-// chosen because it bounds by weight with per-entry expiry.
-type tokenCache = otter.Cache[string, *cached]
+// The cache is bounded in bytes (an entry weighs the token, the claims
+// document and fixed overhead); rejected tokens are never cached, so junk
+// cannot evict good entries faster than good entries arrive. An expired
+// token's entry answers no hit that the clock check would not refuse, and
+// is the first to go when room is needed.
+//
+// It is a map per shard under a read-write lock, with CLOCK (second chance)
+// eviction: a hit is a read lock and one atomic flag, so the request path
+// costs a map lookup, where the general-purpose cache it replaced (otter,
+// still used for introspection answers) spent about four times as much on
+// hashing and its admission policy's bookkeeping. Tokens are spread over the
+// shards by their last bytes (a JWT's signature); only verified tokens are
+// inserted, so no client chooses what fills a shard.
+type tokenCache struct {
+	shards    []cacheShard
+	mask      int
+	shardMax  int64 // bytes per shard
+	now       func() time.Time
+	leeway    time.Duration
+	evictions *atomic.Uint64
+}
+
+type cacheShard struct {
+	mu    sync.RWMutex
+	m     map[string]*cached
+	ring  []*cached // the CLOCK: every entry once, in no particular order
+	hand  int
+	bytes int64
+	_     [64]byte // each shard's lock on its own cache line
+}
 
 type cached struct {
 	claims Claims
 	key    crypto.PublicKey
 	policy *issuerPolicy // whose keys verified it
 	query  string        // the issuer of the key query ("" with one issuer)
+	raw    string
 	weight uint32
+	slot   int         // index in the shard's ring, under the shard's lock
+	used   atomic.Bool // CLOCK's reference bit: hit since the hand last passed
 }
 
-// entryOverhead approximates the bytes of a cache node, an entry and a Claims.
+// entryOverhead approximates the bytes of an entry, its map slot and a Claims.
 const entryOverhead = 384
 
-// noTicks is the cache clock: the validator's clock, without the background
-// clean-up goroutine (expired entries are dropped on access and eviction).
-type noTicks struct{ now func() time.Time }
+// shardBytes is the least a shard holds: small caches have fewer shards.
+const shardBytes = 64 << 10
 
-func (c noTicks) NowNano() int64                      { return c.now().UnixNano() }
-func (c noTicks) Tick(time.Duration) <-chan time.Time { return nil }
+func newTokenCache(maxBytes int64, now func() time.Time, leeway time.Duration, evictions *atomic.Uint64) *tokenCache {
+	n := 1
+	for n < 64 && int64(n)*2*shardBytes <= maxBytes {
+		n *= 2
+	}
+	c := &tokenCache{shards: make([]cacheShard, n), mask: n - 1, shardMax: maxBytes / int64(n),
+		now: now, leeway: leeway, evictions: evictions}
+	for i := range c.shards {
+		c.shards[i].m = map[string]*cached{}
+	}
+	return c
+}
 
-func newTokenCache(maxBytes int64, now func() time.Time, leeway time.Duration, evictions *atomic.Uint64) (*tokenCache, error) {
-	return otter.New(&otter.Options[string, *cached]{
-		// Hits and misses are counted by verify (two atomic adds: otter's
-		// recorder costs more on every hit); evictions here.
-		OnDeletion: func(e otter.DeletionEvent[string, *cached]) {
-			if e.Cause == otter.CauseOverflow {
-				evictions.Add(1)
-			}
-		},
-		MaximumWeight: uint64(maxBytes),
-		Weigher:       func(_ string, e *cached) uint32 { return e.weight },
-		ExpiryCalculator: otter.ExpiryCreatingFunc(func(e otter.Entry[string, *cached]) time.Duration {
-			return e.Value.claims.Expiry.Add(leeway).Sub(now())
-		}),
-		Clock: noTicks{now: now},
-		// Maintenance runs on the calling goroutine, amortized, instead of
-		// in a new goroutine now and then: cheaper at high request rates,
-		// and nothing here blocks (the deletion handler is one atomic add).
-		Executor: func(fn func()) { fn() },
-	})
+func (c *tokenCache) shard(raw string) *cacheShard {
+	h := uint64(len(raw))
+	for i := max(0, len(raw)-8); i < len(raw); i++ {
+		h = (h ^ uint64(raw[i])) * 0x100000001b3
+	}
+	return &c.shards[int(h^h>>32)&c.mask]
+}
+
+// get returns raw's entry, nil when there is none.
+func (c *tokenCache) get(raw string) *cached {
+	s := c.shard(raw)
+	s.mu.RLock()
+	e := s.m[raw]
+	s.mu.RUnlock()
+	if e != nil && !e.used.Load() {
+		e.used.Store(true)
+	}
+	return e
+}
+
+// set makes e raw's entry, evicting others until it fits; an entry larger
+// than a shard is not kept.
+func (c *tokenCache) set(raw string, e *cached) {
+	if int64(e.weight) > c.shardMax {
+		return
+	}
+	e.raw = raw
+	s := c.shard(raw)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if old := s.m[raw]; old != nil {
+		s.remove(old)
+	}
+	var now time.Time
+	for s.bytes+int64(e.weight) > c.shardMax {
+		if now.IsZero() {
+			now = c.now()
+		}
+		s.evict(now.Add(-c.leeway), c.evictions)
+	}
+	// A new entry goes just behind the hand, the last it reaches (the
+	// entry there moves to the end): unflagged, it lasts a whole turn.
+	e.slot = len(s.ring)
+	s.ring = append(s.ring, e)
+	if s.hand < e.slot {
+		h := s.ring[s.hand]
+		s.ring[s.hand], s.ring[e.slot] = e, h
+		e.slot, h.slot = s.hand, e.slot
+	}
+	s.hand = e.slot + 1
+	s.m[raw] = e
+	s.bytes += int64(e.weight)
+}
+
+// invalidate drops raw's entry.
+func (c *tokenCache) invalidate(raw string) {
+	s := c.shard(raw)
+	s.mu.Lock()
+	if e := s.m[raw]; e != nil {
+		s.remove(e)
+	}
+	s.mu.Unlock()
+}
+
+// size returns the entries and their bytes.
+func (c *tokenCache) size() (entries int, bytes uint64) {
+	for i := range c.shards {
+		s := &c.shards[i]
+		s.mu.RLock()
+		entries, bytes = entries+len(s.m), bytes+uint64(s.bytes)
+		s.mu.RUnlock()
+	}
+	return entries, bytes
+}
+
+// evict drops one entry (the shard is not empty and locked): the first the
+// hand meets that expired (at late, the clock less the leeway) or was not
+// hit since the hand last passed it, clearing the flags it passes; only a
+// live entry counts as an eviction.
+func (s *cacheShard) evict(late time.Time, evictions *atomic.Uint64) {
+	for {
+		if s.hand >= len(s.ring) {
+			s.hand = 0
+		}
+		e := s.ring[s.hand]
+		switch {
+		case !late.Before(e.claims.Expiry):
+		case e.used.Load():
+			e.used.Store(false)
+			s.hand++
+			continue
+		default:
+			evictions.Add(1)
+		}
+		s.remove(e)
+		return
+	}
+}
+
+// remove takes e out of the shard (locked).
+func (s *cacheShard) remove(e *cached) {
+	last := len(s.ring) - 1
+	s.ring[e.slot] = s.ring[last]
+	s.ring[e.slot].slot = e.slot
+	s.ring[last] = nil
+	s.ring = s.ring[:last]
+	delete(s.m, e.raw)
+	s.bytes -= int64(e.weight)
 }
 
 // sameKey reports whether the key set still returns the key a cached token

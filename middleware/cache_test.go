@@ -181,3 +181,113 @@ func TestCacheHitClaimsAreCopies(t *testing.T) {
 		})
 	}
 }
+
+// A token in use survives a stream of tokens seen once (CLOCK: a hit since
+// the hand last passed is a second chance), and every eviction is counted.
+func TestCacheKeepsTokensInUse(t *testing.T) {
+	f := newFixture(t, []string{"EdDSA"}, func(c *middleware.Config) { c.CacheBytes = 64 << 10 })
+	ctx := context.Background()
+	hot := f.mint(t, authtest.Token{Claims: map[string]any{"sub": "hot"}})
+	if _, err := f.v.Validate(ctx, hot); err != nil {
+		t.Fatal(err)
+	}
+	before := f.v.Stats().Token
+	const n = 400
+	for i := range n {
+		if _, err := f.v.Validate(ctx, f.mint(t, authtest.Token{Claims: map[string]any{"sub": fmt.Sprintf("once-%d", i)}})); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := f.v.Validate(ctx, hot); err != nil {
+			t.Fatal(err)
+		}
+	}
+	st := f.v.Stats()
+	if hits := st.Token.Hits - before.Hits; hits != n {
+		t.Errorf("the token in use hit %d times in %d, want every time", hits, n)
+	}
+	if st.CacheBytes > 64<<10 || st.Token.Evictions == 0 || st.Token.Evictions+uint64(st.CacheEntries) != n+1 {
+		t.Errorf("%d entries (%d bytes) and %d evictions after %d tokens", st.CacheEntries, st.CacheBytes, st.Token.Evictions, n+1)
+	}
+}
+
+// Room is made from expired entries first: they are not evictions.
+func TestCacheDropsExpiredEntriesFirst(t *testing.T) {
+	clk := authtest.NewClock(now)
+	f := newFixture(t, []string{"EdDSA"}, func(c *middleware.Config) { c.CacheBytes = 64 << 10; c.Now = clk.Now })
+	ctx := context.Background()
+	mint := func(i int, exp time.Time) string {
+		return f.mint(t, authtest.Token{Claims: map[string]any{"sub": fmt.Sprintf("u-%d", i), "exp": exp.Unix()}})
+	}
+	for i := range 100 { // fills the cache
+		if _, err := f.v.Validate(ctx, mint(i, now.Add(time.Minute))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	full := f.v.Stats()
+	if full.Token.Evictions == 0 {
+		t.Fatalf("100 tokens did not fill 64 KiB (%d entries, %d bytes): make them more", full.CacheEntries, full.CacheBytes)
+	}
+	clk.Set(now.Add(time.Hour))
+	for i := range full.CacheEntries - 2 { // new entries weigh a little more
+		if _, err := f.v.Validate(ctx, mint(100+i, now.Add(2*time.Hour))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := f.v.Stats(); st.Token.Evictions != full.Token.Evictions {
+		t.Errorf("%d evictions making room among expired entries, want none", st.Token.Evictions-full.Token.Evictions)
+	}
+}
+
+// Concurrent hits, misses, insertions, evictions and invalidations (tokens
+// expiring while in use) on a small cache: run under -race; every answer is
+// the token's own.
+func TestCacheConcurrentUse(t *testing.T) {
+	clk := authtest.NewClock(now)
+	f := newFixture(t, []string{"EdDSA", "ES256"}, func(c *middleware.Config) { c.CacheBytes = 64 << 10; c.Now = clk.Now })
+	ctx := context.Background()
+	toks := make([]string, 150)
+	for i := range toks {
+		exp := now.Add(time.Hour)
+		if i%3 == 0 {
+			exp = now.Add(time.Minute) // expires during the run
+		}
+		toks[i] = f.mint(t, authtest.Token{Alg: []string{"EdDSA", "ES256"}[i%2],
+			Claims: map[string]any{"sub": fmt.Sprintf("u-%d", i), "exp": exp.Unix()}})
+	}
+	var expired atomic.Bool
+	done := make(chan error, 4)
+	for g := range 4 {
+		go func() {
+			for i := range 600 {
+				if g == 0 && i == 300 {
+					clk.Set(now.Add(2 * time.Minute))
+					expired.Store(true)
+				}
+				j := (i*7 + g*13) % len(toks)
+				late := expired.Load()
+				c, err := f.v.Validate(ctx, toks[j])
+				switch {
+				case j%3 == 0 && late && !errors.Is(err, middleware.ErrExpired):
+					done <- fmt.Errorf("token %d after its exp: %v", j, err)
+					return
+				case j%3 == 0 && errors.Is(err, middleware.ErrExpired):
+				case err != nil:
+					done <- fmt.Errorf("token %d: %v", j, err)
+					return
+				case c.Subject != fmt.Sprintf("u-%d", j):
+					done <- fmt.Errorf("token %d answered with the claims of %q", j, c.Subject)
+					return
+				}
+			}
+			done <- nil
+		}()
+	}
+	for range 4 {
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+	}
+	if st := f.v.Stats(); st.CacheBytes > 64<<10 || st.Token.Hits == 0 || st.Token.Evictions == 0 {
+		t.Errorf("after concurrent use: %+v", st)
+	}
+}

@@ -69,6 +69,14 @@ type introEntry struct {
 
 type introCache = otter.Cache[string, *introEntry]
 
+// noTicks is the introspection cache's clock: the validator's clock, without
+// the background clean-up goroutine (expired entries are dropped on access
+// and eviction).
+type noTicks struct{ now func() time.Time }
+
+func (c noTicks) NowNano() int64                      { return c.now().UnixNano() }
+func (c noTicks) Tick(time.Duration) <-chan time.Time { return nil }
+
 func newIntroCache(maxBytes int64, now func() time.Time, st *stats.Counter, evictions *atomic.Uint64) (*introCache, error) {
 	return otter.New(&otter.Options[string, *introEntry]{
 		StatsRecorder: st, // hits and misses; its evictions count expiries too

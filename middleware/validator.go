@@ -300,9 +300,7 @@ func New(cfg Config) (*Validator, error) {
 			size = DefaultCacheBytes
 		}
 		var err error
-		if v.cache, err = newTokenCache(size, v.now, v.leeway, &v.tokenEvictions); err != nil {
-			return nil, fmt.Errorf("middleware: token cache: %w", err)
-		}
+		v.cache = newTokenCache(size, v.now, v.leeway, &v.tokenEvictions)
 		if v.intro != nil || cfg.RevocationCheck {
 			if v.introCache, err = newIntroCache(size, v.now, v.introStats, &v.introEvictions); err != nil {
 				return nil, fmt.Errorf("middleware: introspection cache: %w", err)
@@ -361,6 +359,9 @@ func (v *Validator) validate(ctx context.Context, raw string, fromHeader bool) (
 		return nil, err
 	}
 	if err := v.checkTime(c); err != nil {
+		if isJWT && v.cache != nil {
+			v.cache.invalidate(raw) // expired or too old: its entry goes too
+		}
 		return nil, err
 	}
 	if v.revoked != nil {
@@ -390,14 +391,14 @@ func (v *Validator) validate(ctx context.Context, raw string, fromHeader bool) (
 // verify does everything that depends only on the token, not on the clock.
 func (v *Validator) verify(ctx context.Context, raw string, fromHeader bool) (*Claims, error) {
 	if v.cache != nil && len(raw) <= v.maxBytes {
-		if e, ok := v.cache.GetIfPresent(raw); ok {
+		if e := v.cache.get(raw); e != nil {
 			key, err := e.policy.keys.Key(ctx, keyset.Query{Issuer: e.query, KeyID: e.claims.KeyID, Algorithm: e.claims.Algorithm})
 			if err == nil && sameKey(key, e.key) {
 				v.tokenHits.Add(1)
 				return e.claims.clone(), nil
 			}
 			// The key changed or left the set: verify from scratch.
-			v.cache.Invalidate(raw)
+			v.cache.invalidate(raw)
 		}
 		v.tokenMisses.Add(1)
 	}
@@ -503,7 +504,7 @@ func (v *Validator) verifyFull(ctx context.Context, raw string, fromHeader bool)
 	if v.cache != nil && v.checkTime(c) == nil {
 		kept := c.clone()
 		kept.home = nil
-		v.cache.Set(raw, &cached{claims: *kept, key: key, policy: pol, query: query, weight: weigh(raw, c)})
+		v.cache.set(raw, &cached{claims: *kept, key: key, policy: pol, query: query, weight: weigh(raw, c)})
 	}
 	return c, nil
 }
@@ -775,8 +776,7 @@ func countsOf(c *stats.Counter) CacheCounts {
 func (v *Validator) Stats() Stats {
 	var s Stats
 	if v.cache != nil {
-		v.cache.CleanUp()
-		s.CacheEntries, s.CacheBytes = v.cache.EstimatedSize(), v.cache.WeightedSize()
+		s.CacheEntries, s.CacheBytes = v.cache.size()
 	}
 	if v.introCache != nil {
 		v.introCache.CleanUp()
