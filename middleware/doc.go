@@ -46,8 +46,9 @@
 //
 // A verified-token cache (on by default, 16 MiB, Config.CacheBytes) lets a
 // repeated token skip decoding and signature verification: the clock checks
-// and Config.Check still run on every request, entries never outlive the
-// token's exp, rejected tokens are never cached, and a cached token stops
+// and Config.Check still run on every request, an expired token's entry is
+// refused (and dropped) by the first hit after exp and is the first to go
+// when room is needed, rejected tokens are never cached, and a cached token stops
 // validating as soon as its key leaves the key set (or its kid names another
 // key).
 package middleware

@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"math"
 	"net"
 	"net/http"
 	"os"
@@ -202,7 +203,13 @@ func floorMode(ctx context.Context, c config, out io.Writer) error {
 					if mode == "distinct" {
 						n = len(toks) // each token once: every one is verified
 					}
-					for _, srv := range []*child{fl, ex} {
+					// Which server goes first alternates from round to
+					// round, so that an order effect cancels out.
+					order := []*child{fl, ex}
+					if round%2 == 0 {
+						order = []*child{ex, fl}
+					}
+					for _, srv := range order {
 						// Distinct tokens: the floor ignores them, so both
 						// servers may get the same ones.
 						tr := newTransport(c.conns)
@@ -227,6 +234,7 @@ func floorMode(ctx context.Context, c config, out io.Writer) error {
 	fmt.Fprintf(out, "\n-- server CPU per request, median of %d rounds (range); example ÷ floor is the median of the "+
 		"rounds' own ratios (each round runs both servers back to back), with their range\n", c.rounds)
 	fmt.Fprintln(out, "stack    mode      alg     floor                 example               example ÷ floor")
+	pooled := map[[2]string][]float64{}
 	for _, stack := range []string{"nethttp", "gin"} {
 		for _, mode := range c.floorModes {
 			for _, alg := range c.floorAlgs {
@@ -244,10 +252,33 @@ func floorMode(ctx context.Context, c config, out io.Writer) error {
 				rl, rm, rh := medianRange(ratio)
 				fmt.Fprintf(out, "%-8s %-9s %-7s %5.1fµs (%4.1f–%4.1f)  %5.1fµs (%4.1f–%4.1f)  %.3f (%.3f–%.3f)\n",
 					stack, mode, alg, fm, fl, fh, em, el, eh, rm, rl, rh)
+				pooled[[2]string{stack, mode}] = append(pooled[[2]string{stack, mode}], ratio...)
+			}
+		}
+	}
+	fmt.Fprintln(out, "\n-- example ÷ floor, every round's ratio of every alg pooled: median and its distribution-free 95% confidence interval")
+	for _, stack := range []string{"nethttp", "gin"} {
+		for _, mode := range c.floorModes {
+			if r := pooled[[2]string{stack, mode}]; len(r) > 0 {
+				lo, med, hi := medianCI(r)
+				fmt.Fprintf(out, "%-8s %-9s %3d rounds  %.3f (%.3f–%.3f)\n", stack, mode, len(r), med, lo, hi)
 			}
 		}
 	}
 	return nil
+}
+
+// medianCI returns the median of v and the order statistics that bound a
+// 95% confidence interval for it (the normal approximation of the binomial:
+// ranks n/2 ∓ 0.98·√n), without assuming how v is distributed.
+func medianCI(v []float64) (lo, med, hi float64) {
+	v = slices.Clone(v)
+	slices.SortFunc(v, cmp.Compare[float64])
+	n := float64(len(v))
+	l := max(int(math.Floor(n/2-0.98*math.Sqrt(n))), 0)
+	h := min(int(math.Ceil(n/2+0.98*math.Sqrt(n))), len(v)-1)
+	_, med, _ = medianRange(v)
+	return v[l], med, v[h]
 }
 
 // medianRange returns the smallest, the median and the largest of v.

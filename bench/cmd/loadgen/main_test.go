@@ -35,3 +35,17 @@ func TestLoopbackOnly(t *testing.T) {
 		}
 	}
 }
+
+// medianCI: the median and the ranks n/2 ∓ 0.98·√n of the sorted values.
+func TestMedianCI(t *testing.T) {
+	v := make([]float64, 100)
+	for i := range v {
+		v[i] = float64(100 - i) // unsorted on purpose
+	}
+	if lo, med, hi := medianCI(v); lo != 41 || med != 51 || hi != 61 {
+		t.Errorf("medianCI(1..100) = %v, %v, %v; want 41, 51, 61", lo, med, hi)
+	}
+	if lo, med, hi := medianCI([]float64{2}); lo != 2 || med != 2 || hi != 2 {
+		t.Errorf("one value: %v, %v, %v", lo, med, hi)
+	}
+}
