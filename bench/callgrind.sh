@@ -13,7 +13,9 @@
 # per request (Ir), measured over REQUESTS (default 2000) after 300 unmeasured
 # (the counters zeroed in between), GC and every thread included. With
 # CALLGRIND_KEEP=DIR the profiles are kept there (NAME.out, for
-# callgrind_annotate).
+# callgrind_annotate). The servers inherit the environment: GOGC=off
+# counts the request path alone, without the collector (whose idle-time
+# workers run far longer under valgrind's slowdown than natively).
 set -euo pipefail
 loadgen=$1 nethttp=$2 gin=$3 n=${4:-2000}
 work=$(mktemp -d)
