@@ -305,12 +305,13 @@ func (s *Source) Key(ctx context.Context, q keyset.Query) (crypto.PublicKey, err
 	}
 	l, err := s.current()
 	if l == nil {
-		// Nothing usable: join a fetch in progress, briefly.
+		// Nothing usable: join a fetch in progress, briefly. Then look
+		// again in any case: a fetch that ended between the two looks
+		// leaves no flight to join, but its keys.
 		if f := s.inflight(); f != nil {
 			s.wait(ctx, f)
-			l, err = s.current()
 		}
-		if l == nil {
+		if l, err = s.current(); l == nil {
 			return nil, err
 		}
 	}
