@@ -303,7 +303,7 @@ func (s *Source) Key(ctx context.Context, q keyset.Query) (crypto.PublicKey, err
 		// The keys of one issuer never verify another's tokens.
 		return nil, errOtherIssuer
 	}
-	l, err := s.current()
+	l, _ := s.current()
 	if l == nil {
 		// Nothing usable: join a fetch in progress, briefly. Then look
 		// again in any case: a fetch that ended between the two looks
@@ -311,6 +311,7 @@ func (s *Source) Key(ctx context.Context, q keyset.Query) (crypto.PublicKey, err
 		if f := s.inflight(); f != nil {
 			s.wait(ctx, f)
 		}
+		var err error
 		if l, err = s.current(); l == nil {
 			return nil, err
 		}
