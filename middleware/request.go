@@ -32,7 +32,7 @@ func BearerToken(h http.Header) (string, error) {
 // would be two tokens; the general form of credentials checked that
 // already), then token68.
 func checkToken(tok string) error {
-	if strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, '\t') >= 0 {
+	if hasBlank(tok) {
 		return invalidRequest("the Bearer credentials carry more than one token")
 	}
 	if !isToken68(tok) {
@@ -74,10 +74,15 @@ func credentialsOf(vals []string, dpop bool) (string, string, error) {
 		return "", "", reject(errNoCredentials)
 	case tok == "":
 		return "", "", schemed(invalidRequest("the "+scheme+" credentials carry no token"), scheme)
-	case strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, '\t') >= 0:
+	case hasBlank(tok):
 		return "", "", schemed(invalidRequest("the "+scheme+" credentials carry more than one token"), scheme)
 	}
 	return scheme, tok, nil
+}
+
+// hasBlank reports whether tok holds a space or a tab: two tokens.
+func hasBlank(tok string) bool {
+	return strings.IndexByte(tok, ' ') >= 0 || strings.IndexByte(tok, '\t') >= 0
 }
 
 // fastBearer is splitCredentials for the common form, "Bearer " and a

@@ -498,13 +498,11 @@ func (v *Validator) verifyFull(ctx context.Context, raw string, fromHeader bool)
 		return nil, err
 	}
 	// Cached only once the clock accepts it too, so that no expired or
-	// not-yet-valid token takes space.
-	// The entry keeps its own copy: the handler of this request may change
-	// c, its Scopes and Audience included.
+	// not-yet-valid token takes space. The entry keeps c (its Scopes and
+	// Audience included); this request, like every hit, gets a copy.
 	if v.cache != nil && v.checkTime(c) == nil {
-		kept := c.clone()
-		kept.home = nil
-		v.cache.set(raw, &cached{claims: *kept, key: key, policy: pol, query: query, weight: weigh(raw, c)})
+		v.cache.set(raw, &cached{claims: *c, key: key, policy: pol, query: query, weight: weigh(raw, c)})
+		return c.clone(), nil
 	}
 	return c, nil
 }
@@ -656,17 +654,13 @@ func unixTime(f float64) time.Time {
 // checkTime applies the clock: exp must not have passed, nbf and iat must not
 // be in the future, each with the leeway.
 func (v *Validator) checkTime(c *Claims) error {
+	// The clock shifted by the leeway each way, not the token's times (two
+	// additions in all).
 	now := v.now()
-	// now < exp+leeway, as now-leeway < exp (the clock moved, not the
-	// token's times, which cannot overflow then).
-	if !now.Add(-v.leeway).Before(c.Expiry) {
-		return reject(errExpired)
-	}
-	if c.NotBefore.IsZero() && c.IssuedAt.IsZero() && v.maxAge <= 0 {
-		return nil
-	}
-	early := now.Add(v.leeway)
+	late, early := now.Add(-v.leeway), now.Add(v.leeway)
 	switch {
+	case !late.Before(c.Expiry):
+		return reject(errExpired)
 	case !c.NotBefore.IsZero() && early.Before(c.NotBefore):
 		return reject(errNotYetValid)
 	case !c.IssuedAt.IsZero() && early.Before(c.IssuedAt):
